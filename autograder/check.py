@@ -1,0 +1,91 @@
+"""A student's local check: run a notebook's visible tests and print points per question.
+
+``python -m autograder check my-notebook.ipynb`` executes a copy of the notebook under
+the ``smoke`` profile (the original is not modified), then scores each autograded cell
+with nbgrader's own rules. Hidden tests are not in a student's notebook, so the points
+shown are an upper bound of the autograded part; essays are graded by hand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbgrader.utils import compute_checksum, determine_grade
+
+from autograder.notebooks import force_profile, is_autograded_test, is_manual, question_of
+
+
+@dataclass
+class CellResult:
+    grade_id: str
+    question: str
+    points: float
+    max_points: float
+    error: str = ""
+
+
+def run_notebook(path: Path, profile: str = "smoke", timeout: int = 120) -> nbformat.NotebookNode:
+    """Execute a copy of the notebook in its own folder; errors are recorded, not raised."""
+    nb = force_profile(nbformat.read(path, as_version=4), profile)
+    NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
+    return nb
+
+
+def score_cells(nb: nbformat.NotebookNode) -> tuple[list[CellResult], list[str], list[str]]:
+    """Scores of the autograded cells, ids of manual cells, ids of edited read-only cells."""
+    results, manual, edited = [], [], []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        checksum = meta.get("checksum")
+        if meta.get("locked") and checksum and compute_checksum(cell) != checksum:
+            edited.append(meta.get("grade_id", "?"))
+        if is_manual(cell):
+            manual.append(meta["grade_id"])
+        elif is_autograded_test(cell):
+            points, max_points = determine_grade(cell)
+            error = next((f"{o.ename}: {o.evalue}" for o in cell.get("outputs", [])
+                          if o.output_type == "error"), "")
+            results.append(CellResult(meta["grade_id"], question_of(meta["grade_id"]),
+                                      points or 0.0, max_points, error))
+    return results, manual, edited
+
+
+def report(results: list[CellResult], manual: list[str], edited: list[str]) -> str:
+    """The text a student reads: per test, per question, total."""
+    lines = []
+    for r in results:
+        mark = "PASS" if r.points == r.max_points else "FAIL"
+        lines.append(f"  {mark} {r.grade_id:<36} {r.points:g}/{r.max_points:g}"
+                     + (f"  {r.error[:100]}" if r.error else ""))
+    per_q: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for r in results:
+        per_q[r.question][0] += r.points
+        per_q[r.question][1] += r.max_points
+    lines.append("")
+    lines.append("Autograded points per question (visible tests only):")
+    lines += [f"  {q:<6} {got:g}/{top:g}" for q, (got, top) in per_q.items()]
+    got = sum(r.points for r in results)
+    top = sum(r.max_points for r in results)
+    lines.append(f"  total  {got:g}/{top:g}")
+    if manual:
+        lines.append(f"Graded by hand later: {', '.join(manual)}")
+    if edited:
+        lines.append("WARNING: you edited read-only cells; grading restores them: "
+                     + ", ".join(edited))
+    return "\n".join(lines)
+
+
+def check(path: Path, profile: str = "smoke") -> int:
+    """Run the check and print the report; exit status 0 when every visible test passes."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No notebook at {path}.")
+    print(f"Running {path.name} under the {profile!r} profile (a copy; your file is unchanged)...")
+    results, manual, edited = score_cells(run_notebook(path, profile))
+    print(report(results, manual, edited))
+    return 0 if all(r.points == r.max_points for r in results) else 1

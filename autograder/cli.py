@@ -1,0 +1,160 @@
+"""``python -m autograder`` (console script ``dlcourse-grade``): the course's command line.
+
+Instructor: execute, site, release, autograde, feedback, grades.  Student: check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from autograder.paths import SOLUTIONS, assignment_slugs
+
+
+def cmd_execute(args: argparse.Namespace) -> int:
+    from autograder.execute import execute_all
+
+    slugs = args.slugs or assignment_slugs()
+    started = time.perf_counter()
+    outcomes = execute_all(slugs, args.profile, Path(args.out), args.force, args.jobs)
+    for o in outcomes:
+        print(f"{o.slug}: {o.status}" + (f" in {o.seconds:.1f} s" if o.seconds else ""))
+        if o.message:
+            print(f"  {o.message}")
+    print(f"{len(outcomes)} notebook(s), profile {args.profile!r}, "
+          f"{time.perf_counter() - started:.1f} s")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    from autograder.site import build_html, publish_student_notebooks
+
+    slugs = assignment_slugs()
+    missing = [s for s in slugs if not (SOLUTIONS / f"{s}.ipynb").is_file()]
+    if missing:
+        print(f"No executed page for {', '.join(missing)}: run `make solutions` first.")
+        return 1
+    for path in publish_student_notebooks(slugs):
+        print(f"student notebook: {path}")
+    html = build_html()
+    print(f"site: {html / 'index.html'}")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from autograder.course import Course
+
+    course = Course(_course_root(args))
+    for slug in args.slugs or assignment_slugs():
+        print(f"{slug}: released {course.release(slug)}")
+    return 0
+
+
+def cmd_autograde(args: argparse.Namespace) -> int:
+    from autograder.course import Course
+    from autograder.grades import format_table, read_grades
+
+    course = Course(_course_root(args), timeout=args.timeout)
+    students = None
+    if args.path:
+        report = course.import_submissions(args.slug, Path(args.path))
+        print("\n".join(report.lines()) or "nothing to import")
+        students = report.students
+        if not students:
+            return 1
+    started = time.perf_counter()
+    log = course.autograde(args.slug, students)
+    seconds = time.perf_counter() - started
+    if args.verbose:
+        print(log)
+    rows = read_grades(course.root / "gradebook.db", args.slug)
+    graded = [r for r in rows if students is None or r.student_id in students]
+    print(format_table(graded))
+    count = max(1, len(graded))
+    print(f"autograded {len(graded)} submission(s) in {seconds:.1f} s "
+          f"({seconds / count:.1f} s each)")
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from autograder.course import Course
+
+    for path in Course(_course_root(args)).feedback(args.slug):
+        print(path)
+    return 0
+
+
+def cmd_grades(args: argparse.Namespace) -> int:
+    from autograder.course import Course
+    from autograder.grades import format_table, read_grades, write_csv
+
+    rows = read_grades(Course(_course_root(args)).root / "gradebook.db", args.slug)
+    print(format_table(rows))
+    if args.csv:
+        print(f"wrote {write_csv(rows, Path(args.csv))}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from autograder.check import check
+
+    return check(Path(args.notebook))
+
+
+def _course_root(args: argparse.Namespace) -> Path | None:
+    return Path(args.course_dir) if args.course_dir else None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("execute", help="run solutions with papermill into solutions/ (cached)")
+    p.add_argument("slugs", nargs="*", help="assignments (default: all)")
+    p.add_argument("--profile", default="book", choices=["smoke", "book", "full"])
+    p.add_argument("--out", default=str(SOLUTIONS), help="output folder (default solutions/)")
+    p.add_argument("--force", action="store_true", help="run even when the page is current")
+    p.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: cores)")
+    p.set_defaults(func=cmd_execute)
+
+    p = sub.add_parser("site", help="publish student notebooks and build the HTML site")
+    p.set_defaults(func=cmd_site)
+
+    for name, func, text in [
+        ("release", cmd_release, "generate student notebooks (nbgrader generate_assignment)"),
+        ("feedback", cmd_feedback, "write feedback HTML (hidden tests not shown)"),
+        ("grades", cmd_grades, "print grades; --csv FILE exports them"),
+        ("autograde", cmd_autograde, "import submissions (folder or zip) and autograde them"),
+    ]:
+        p = sub.add_parser(name, help=text)
+        if name == "release":
+            p.add_argument("slugs", nargs="*", help="assignments (default: all)")
+        else:
+            p.add_argument("slug")
+        if name == "autograde":
+            p.add_argument("path", nargs="?", help="folder or zip of <student_id>.ipynb files")
+            p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
+            p.add_argument("--verbose", action="store_true", help="print nbgrader's log")
+        if name == "grades":
+            p.add_argument("--csv", help="write grades to this CSV file")
+        p.add_argument("--course-dir", default=os.environ.get("DLCOURSE_COURSE_DIR"),
+                       help="nbgrader course folder (default: course/)")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("check", help="(students) run the visible tests of a notebook")
+    p.add_argument("notebook")
+    p.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

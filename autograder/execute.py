@@ -1,0 +1,153 @@
+"""Execute assignment solutions with papermill into the pages the site renders.
+
+``python -m autograder execute --profile book`` runs every ``assignments/<slug>/<slug>.md``
+and writes ``solutions/<slug>.ipynb``: executed, hidden tests removed, solution markers
+dropped, profile and wall time in the metadata and in a note at the top of the page. A
+notebook whose source, assets, profile and helper code did not change is not run again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import papermill
+from nbformat import NotebookNode
+
+from autograder.notebooks import (
+    HIDDEN_MARKERS,
+    SOLUTION_MARKERS,
+    digest,
+    read_source,
+    strip_lines_between,
+    write_notebook,
+)
+from autograder.paths import ASSIGNMENTS, REPO, SOLUTIONS
+
+# Code whose change must re-execute the notebooks: the helper package and this tool.
+FINGERPRINT_CODE = [REPO / "dlcourse", Path(__file__), REPO / "autograder" / "notebooks.py"]
+CELL_TIMEOUT_S = 1800
+
+
+@dataclass
+class Outcome:
+    """What happened to one notebook."""
+
+    slug: str
+    status: str  # "executed", "cached" or "failed"
+    seconds: float = 0.0
+    message: str = ""
+
+
+def fingerprint(slug: str, profile: str) -> str:
+    """Hash of everything that decides the executed notebook."""
+    files = sorted(p for p in (ASSIGNMENTS / slug).rglob("*") if p.is_file())
+    for code in FINGERPRINT_CODE:
+        files += sorted(code.rglob("*.py")) if code.is_dir() else [code]
+    parts = [profile]
+    for path in files:
+        if "__pycache__" not in path.parts:
+            parts += [str(path.relative_to(REPO)), path.read_bytes()]
+    return digest(*parts)
+
+
+def is_current(page: Path, key: str) -> bool:
+    """Does ``page`` exist and come from exactly this fingerprint?"""
+    if not page.is_file():
+        return False
+    meta = nbformat.read(page, as_version=4).metadata.get("dlcourse", {})
+    return meta.get("fingerprint") == key
+
+
+def execute(slug: str, profile: str, out_dir: Path = SOLUTIONS, force: bool = False,
+            threads: int | None = None) -> Outcome:
+    """Execute one assignment unless its page is current; never raises for a failing cell."""
+    page = out_dir / f"{slug}.ipynb"
+    key = fingerprint(slug, profile)
+    if not force and is_current(page, key):
+        return Outcome(slug, "cached")
+    if threads:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = write_notebook(read_source(slug), Path(tmp) / f"{slug}.ipynb")
+        executed = Path(tmp) / "executed.ipynb"
+        started = time.perf_counter()
+        try:
+            papermill.execute_notebook(
+                str(source), str(executed), parameters={"PROFILE": profile},
+                kernel_name="python3", cwd=str(ASSIGNMENTS / slug), progress_bar=False,
+                execution_timeout=CELL_TIMEOUT_S,
+            )
+        except papermill.PapermillExecutionError as err:
+            failed = out_dir / f"{slug}.failed.ipynb"
+            out_dir.mkdir(parents=True, exist_ok=True)
+            if executed.exists():
+                failed.write_bytes(executed.read_bytes())
+            first_line = (err.source or "").strip().splitlines()[:1]
+            return Outcome(
+                slug, "failed", time.perf_counter() - started,
+                f"cell {err.cell_index} (execution count {err.exec_count}) raised "
+                f"{err.ename}: {err.evalue}\n    first line of the cell: {first_line}\n"
+                f"    the executed notebook is in {failed}",
+            )
+        seconds = time.perf_counter() - started
+        nb = nbformat.read(executed, as_version=4)
+    (out_dir / f"{slug}.failed.ipynb").unlink(missing_ok=True)
+    write_notebook(make_page(nb, slug, profile, seconds, key), page)
+    return Outcome(slug, "executed", seconds)
+
+
+def make_page(nb: NotebookNode, slug: str, profile: str, seconds: float, key: str) -> NotebookNode:
+    """Turn an executed solution into the site's page: no hidden tests, no markers."""
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+        if cell.cell_type == "code":
+            source = strip_lines_between(cell.source, *HIDDEN_MARKERS, keep_inner=False)
+            cell.source = strip_lines_between(source, *SOLUTION_MARKERS, keep_inner=True)
+        cell.metadata.pop("nbgrader", None)
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("papermill", None)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    nb.metadata["dlcourse"] = {
+        "slug": slug, "profile": profile, "wall_time_s": round(seconds, 1),
+        "executed_at": stamp, "fingerprint": key,
+    }
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(page_note(slug, profile, seconds, stamp)))
+    nb.cells[1]["id"] = "page-note"
+    return nb
+
+
+def page_note(slug: str, profile: str, seconds: float, stamp: str) -> str:
+    """The note at the top of each solution page: what ran, and where the student copy is."""
+    return (
+        ":::{admonition} Solution page\n:class: tip\n"
+        f"This page is the executed solution of `{slug}`, run with the **`{profile}`** profile "
+        f"in **{seconds:.0f} s** on {stamp} "
+        "(see [Data and profiles](../book/data-and-profiles.md))."
+        " Hidden tests are not shown.\n\n"
+        f'To do the assignment, <a href="../notebooks/{slug}.ipynb" download>download the '
+        "student notebook</a> (stubs and visible tests) and follow the "
+        "[student guide](../book/student-guide.md).\n:::"
+    )
+
+
+def execute_all(slugs: list[str], profile: str, out_dir: Path = SOLUTIONS, force: bool = False,
+                jobs: int | None = None) -> list[Outcome]:
+    """Execute several assignments, in parallel across notebooks where cores allow."""
+    cores = os.cpu_count() or 1
+    jobs = max(1, min(jobs or cores, len(slugs), cores))
+    threads = max(1, cores // jobs)
+    if jobs == 1:
+        return [execute(s, profile, out_dir, force, threads) for s in slugs]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(execute, s, profile, out_dir, force, threads) for s in slugs]
+        return [f.result() for f in futures]

@@ -1,0 +1,53 @@
+"""nbgrader preprocessors that the course configures (see autograder.course.CONFIG_TEMPLATE)."""
+
+from __future__ import annotations
+
+from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool, Unicode
+
+from autograder.notebooks import HIDDEN_MARKERS, strip_lines_between
+
+
+class ForceProfile(Preprocessor):
+    """Set ``PROFILE`` in the parameters cell so a submission grades in seconds.
+
+    Runs after nbgrader's OverwriteCells, which has already restored the locked cell.
+    """
+
+    enabled = Bool(True)  # nbconvert preprocessors are off unless enabled
+    profile = Unicode("smoke", help="The profile every submission is graded under.").tag(
+        config=True
+    )
+
+    def preprocess(self, nb, resources):
+        for cell in nb.cells:
+            tags = cell.metadata.get("tags", [])
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.cell_type == "code" and ("parameters" in tags or grade_id == "parameters"):
+                cell.source = f'PROFILE = "{self.profile}"'
+        return nb, resources
+
+
+class HideHiddenTests(Preprocessor):
+    """Keep hidden tests on the instructor's side of feedback.
+
+    nbgrader's feedback shows the autograded notebook, whose test cells hold the hidden
+    tests and whose error outputs quote them. This removes hidden-test regions from the
+    source and replaces the traceback of such a cell with one line naming the error.
+    """
+
+    enabled = Bool(True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or HIDDEN_MARKERS[0] not in cell.source:
+            return cell, resources
+        visible = strip_lines_between(cell.source, *HIDDEN_MARKERS, keep_inner=False)
+        cell.source = visible.rstrip() + "\n# (hidden tests ran here; their code is not shown)"
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [
+                    f"{output.get('ename', 'Error')}: a test in this cell failed "
+                    "(it may be a hidden test; its code is not shown)."
+                ]
+                output["evalue"] = ""
+        return cell, resources

@@ -1,0 +1,108 @@
+"""Build the course site: student notebooks to publish, Jupyter Book build, leak checks."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from autograder.course import Course
+from autograder.notebooks import hidden_test_lines, read_source, solution_lines
+from autograder.paths import BUILD, REPO, SITE_EXTRA
+
+BINDER_REQUIREMENTS = """\
+# Binder builds the student notebooks' environment from this file (CPU-only torch).
+--extra-index-url https://download.pytorch.org/whl/cpu
+dlcourse @ git+{repository}@main
+"""
+
+# Files that the site copies for its readers: everything except the solution pages.
+LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def publish_student_notebooks(slugs: list[str], extra: Path = SITE_EXTRA,
+                              course_root: Path = BUILD / "release-course") -> list[Path]:
+    """Release each assignment in a scratch course folder and copy the student notebook to
+    ``<extra>/notebooks/<slug>.ipynb`` (html_extra_path puts it at the site root)."""
+    course = Course(course_root)
+    published = []
+    for slug in slugs:
+        dest = extra / "notebooks" / f"{slug}.ipynb"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(course.release(slug), dest)
+        published.append(dest)
+    binder = extra / "binder" / "requirements.txt"
+    binder.parent.mkdir(parents=True, exist_ok=True)
+    binder.write_text(BINDER_REQUIREMENTS.format(repository=repository_url()))
+    return published
+
+
+def repository_url() -> str:
+    """The repository URL from ``_config.yml`` (the one place it is written)."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    return config["repository"]["url"].rstrip("/")
+
+
+def build_html(root: Path = REPO, output: Path = REPO) -> Path:
+    """``jupyter-book build`` from a clean output folder with warnings as errors."""
+    html = output / "_build" / "html"
+    shutil.rmtree(html, ignore_errors=True)
+    shutil.rmtree(output / "_build" / ".doctrees", ignore_errors=True)
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(root),
+           "--path-output", str(output), "-W", "-n", "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"The site build failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
+    return html
+
+
+def student_facing_files(html: Path) -> list[Path]:
+    """Files a student can open that must never hold solutions: every published file except
+    the solution pages themselves (HTML of `solutions/`), i.e. downloads, sources, notebooks."""
+    files = []
+    for path in html.rglob("*"):
+        if not path.is_file() or path.suffix not in {".html", ".ipynb", ".md", ".txt", ".py"}:
+            continue
+        rel = path.relative_to(html)
+        if rel.parts[0] == "solutions" and path.suffix == ".html":
+            continue
+        files.append(path)
+    return files
+
+
+def find_leaks(files: list[Path], slugs: list[str], include_solutions: bool = True) -> list[str]:
+    """Lines of solutions or hidden tests found in ``files`` (empty when clean)."""
+    needles = list(LEAK_MARKERS)
+    for slug in slugs:
+        nb = read_source(slug)
+        needles += hidden_test_lines(nb)
+        if include_solutions:
+            needles += solution_lines(nb)
+    leaks = []
+    for path in files:
+        text = visible_text(path)
+        for needle in needles:
+            if needle in text:
+                leaks.append(f"{path}: {needle[:80]!r}")
+    return leaks
+
+
+def hidden_test_leaks(files: list[Path], slugs: list[str]) -> list[str]:
+    """Hidden-test text in ``files`` (the solution pages may show solutions, never these)."""
+    needles = ["BEGIN HIDDEN TESTS", "END HIDDEN TESTS"]
+    for slug in slugs:
+        needles += hidden_test_lines(read_source(slug))
+    return [f"{p}: {n[:80]!r}" for p in files for n in needles if n in visible_text(p)]
+
+
+def visible_text(path: Path) -> str:
+    """A file's text; for HTML, without tags (highlighting splits code into spans)."""
+    text = path.read_text(errors="replace")
+    if path.suffix == ".html":
+        text = html_lib.unescape(re.sub(r"<[^>]+>", "", text))
+    return text
