@@ -18,8 +18,9 @@ from pathlib import Path
 
 import nbformat
 
+from autograder import paths
 from autograder.notebooks import read_source, write_notebook
-from autograder.paths import ASSIGNMENTS, course_dir
+from autograder.paths import course_dir
 
 CELL_TIMEOUT_S = 60
 GRADING_PROFILE = "smoke"
@@ -110,7 +111,7 @@ class Course:
         dest = self.root / "source" / slug
         if dest.exists():
             shutil.rmtree(dest)
-        for asset in (ASSIGNMENTS / slug).iterdir():
+        for asset in (paths.ASSIGNMENTS / slug).iterdir():
             if asset.is_file() and asset.suffix != ".md":
                 dest.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(asset, dest / asset.name)

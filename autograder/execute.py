@@ -20,6 +20,7 @@ import nbformat
 import papermill
 from nbformat import NotebookNode
 
+from autograder import paths
 from autograder.notebooks import (
     HIDDEN_MARKERS,
     SOLUTION_MARKERS,
@@ -28,7 +29,7 @@ from autograder.notebooks import (
     strip_lines_between,
     write_notebook,
 )
-from autograder.paths import ASSIGNMENTS, REPO, SOLUTIONS
+from autograder.paths import REPO, SOLUTIONS
 
 # Code whose change must re-execute the notebooks: the helper package and this tool.
 FINGERPRINT_CODE = [REPO / "dlcourse", Path(__file__), REPO / "autograder" / "notebooks.py"]
@@ -47,13 +48,14 @@ class Outcome:
 
 def fingerprint(slug: str, profile: str) -> str:
     """Hash of everything that decides the executed notebook."""
-    files = sorted(p for p in (ASSIGNMENTS / slug).rglob("*") if p.is_file())
+    files = sorted(p for p in (paths.ASSIGNMENTS / slug).rglob("*") if p.is_file())
     for code in FINGERPRINT_CODE:
         files += sorted(code.rglob("*.py")) if code.is_dir() else [code]
     parts = [profile]
     for path in files:
         if "__pycache__" not in path.parts:
-            parts += [str(path.relative_to(REPO)), path.read_bytes()]
+            root = paths.ASSIGNMENTS if path.is_relative_to(paths.ASSIGNMENTS) else REPO
+            parts += [path.relative_to(root).as_posix(), path.read_bytes()]
     return digest(*parts)
 
 
@@ -81,7 +83,7 @@ def execute(slug: str, profile: str, out_dir: Path = SOLUTIONS, force: bool = Fa
         try:
             papermill.execute_notebook(
                 str(source), str(executed), parameters={"PROFILE": profile},
-                kernel_name="python3", cwd=str(ASSIGNMENTS / slug), progress_bar=False,
+                kernel_name="python3", cwd=str(paths.ASSIGNMENTS / slug), progress_bar=False,
                 execution_timeout=CELL_TIMEOUT_S,
             )
         except papermill.PapermillExecutionError as err:

@@ -20,6 +20,7 @@ class StudentGrade:
     score: float = 0.0
     max_score: float = 0.0
     questions: dict[str, float] = field(default_factory=dict)
+    cells: dict[str, tuple[float, float]] = field(default_factory=dict)  # grade id: (score, max)
     needs_manual_grade: bool = False
 
 
@@ -36,6 +37,7 @@ def read_grades(db_path: Path, slug: str) -> list[StudentGrade]:
             per_question: dict[str, float] = defaultdict(float)
             for notebook in submission.notebooks:
                 for grade in notebook.grades:
+                    row.cells[grade.name] = (grade.score or 0.0, grade.max_score)
                     per_question[question_of(grade.name)] += grade.score or 0.0
                     row.max_score += grade.max_score
                     row.needs_manual_grade |= bool(grade.needs_manual_grade)

@@ -106,3 +106,17 @@ def visible_text(path: Path) -> str:
     if path.suffix == ".html":
         text = html_lib.unescape(re.sub(r"<[^>]+>", "", text))
     return text
+
+
+def build_site_copy(dest: Path, solutions: Path, slugs: list[str]) -> Path:
+    """Build the site in ``dest`` from a copy of the book sources and the pages in
+    ``solutions`` (tests use it so they never touch the working tree's _build/)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(REPO / name, dest / name)
+    shutil.copytree(REPO / "book", dest / "book", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(solutions, dest / "solutions", dirs_exist_ok=True)
+    publish_student_notebooks(slugs, dest / "_build" / "site-extra",
+                              dest / "_build" / "release-course")
+    return build_html(dest, dest)
