@@ -76,6 +76,7 @@ def execute(slug: str, profile: str, out_dir: Path = SOLUTIONS, force: bool = Fa
         return Outcome(slug, "cached")
     if threads:
         os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ["DLCOURSE_PROGRESS"] = "lines"  # a static page shows one line per epoch
     with tempfile.TemporaryDirectory() as tmp:
         source = write_notebook(read_source(slug), Path(tmp) / f"{slug}.ipynb")
         executed = Path(tmp) / "executed.ipynb"
@@ -118,7 +119,7 @@ def make_page(nb: NotebookNode, slug: str, profile: str, seconds: float, key: st
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
     nb.metadata.pop("papermill", None)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     nb.metadata["dlcourse"] = {
         "slug": slug, "profile": profile, "wall_time_s": round(seconds, 1),
         "executed_at": stamp, "fingerprint": key,

@@ -4,7 +4,12 @@ Notebooks import from here instead of repeating plumbing: profiles and run repor
 (:mod:`dlcourse.profiles`), data loaders (:mod:`dlcourse.data`), the training loop
 (:mod:`dlcourse.train`), plots (:mod:`dlcourse.plots`) and the pretrained network
 (:mod:`dlcourse.pretrained`). Importing the package has no side effects: it does not
-seed generators, touch the network or change warning filters.
+seed generators, touch the network or change warning filters; the submodules import
+their heavy libraries (torchvision, matplotlib, medmnist, ...) only when called.
+
+Data: ``DLCOURSE_DATA`` names the data root (read only, e.g. the offline mirror),
+``DLCOURSE_CACHE`` the writable cache (default ``~/.cache/dlcourse``), and
+``DLCOURSE_OFFLINE=1`` forbids downloads; see :mod:`dlcourse.data`.
 """
 
 from dlcourse.profiles import PROFILES, Run, check_profile, pick, seed_everything, start_run

@@ -18,7 +18,8 @@ from course_fixtures import graded_course, smoke_pages  # noqa: F401
 DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
-def find_mirror() -> Path | None:
+@pytest.fixture(scope="session")
+def mirror_path() -> Path | None:
     """$DLCOURSE_DATA if it is a folder, else the default mirror if it exists, else None."""
     for candidate in (os.environ.get("DLCOURSE_DATA"), DEFAULT_MIRROR):
         if candidate and Path(candidate).is_dir():
@@ -33,9 +34,9 @@ def dlcourse_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def mirror(dlcourse_cache: Path) -> Iterator[Path]:
+def mirror(mirror_path: Path | None, dlcourse_cache: Path) -> Iterator[Path]:
     """The mirror as DLCOURSE_DATA, the temporary cache and DLCOURSE_OFFLINE=1 for a module."""
-    root = find_mirror()
+    root = mirror_path
     if root is None:
         pytest.skip(
             f"no data mirror: DLCOURSE_DATA is unset or not a folder, and {DEFAULT_MIRROR} "

@@ -25,8 +25,9 @@ def student_notebook_buttons(app: Sphinx, pagename: str, templatename, context, 
     org, repo = repository_parts(app)
     branch = app.config.course_published_branch
     notebook = f"notebooks/{slug}.ipynb"
+    urlpath = quote(f"tree/{notebook}")
     launch = {
-        "binder": f"https://mybinder.org/v2/gh/{org}/{repo}/{branch}?urlpath={quote('tree/' + notebook)}",
+        "binder": f"https://mybinder.org/v2/gh/{org}/{repo}/{branch}?urlpath={urlpath}",
         "colab": f"https://colab.research.google.com/github/{org}/{repo}/blob/{branch}/{notebook}",
     }
     download = context["pathto"](notebook, 1)
