@@ -29,21 +29,33 @@ class CellResult:
 
 
 def run_notebook(path: Path, profile: str = "smoke", timeout: int = 120) -> nbformat.NotebookNode:
-    """Execute a copy of the notebook in its own folder; errors are recorded, not raised."""
-    nb = force_profile(nbformat.read(path, as_version=4), profile)
+    """Execute a copy of the notebook in its own folder; errors are recorded, not raised.
+    Read-only cells that the student edited are listed in ``nb.metadata.edited_cells``."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["edited_cells"] = edited_read_only_cells(nb)
+    force_profile(nb, profile)
     NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent.resolve())}}).execute()
     return nb
 
 
-def score_cells(nb: nbformat.NotebookNode) -> tuple[list[CellResult], list[str], list[str]]:
-    """Scores of the autograded cells, ids of manual cells, ids of edited read-only cells."""
-    results, manual, edited = [], [], []
+def edited_read_only_cells(nb: nbformat.NotebookNode) -> list[str]:
+    """Grade ids of locked cells whose content no longer matches nbgrader's checksum."""
+    edited = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         checksum = meta.get("checksum")
         if meta.get("locked") and checksum and compute_checksum(cell) != checksum:
             edited.append(meta.get("grade_id", "?"))
+    return edited
+
+
+def score_cells(nb: nbformat.NotebookNode) -> tuple[list[CellResult], list[str], list[str]]:
+    """Scores of the autograded cells, ids of manual cells, ids of edited read-only cells."""
+    results, manual = [], []
+    edited = list(nb.metadata.get("edited_cells", []))
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
         if is_manual(cell):
             manual.append(meta["grade_id"])
         elif is_autograded_test(cell):

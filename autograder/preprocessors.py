@@ -28,6 +28,23 @@ class ForceProfile(Preprocessor):
         return nb, resources
 
 
+class OptionalAnswerChecks(Preprocessor):
+    """In the student notebook, a cell tagged ``answer-check`` (the code that checks a
+    model answer) becomes an optional scratch cell instead of ``raise
+    NotImplementedError()``, so that "Run All" does not stop there. Runs after
+    nbgrader's ClearSolutions."""
+
+    enabled = Bool(True)
+    stub = Unicode("# Optional: check the numbers of your answer with code here.\npass").tag(
+        config=True
+    )
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and "answer-check" in cell.metadata.get("tags", []):
+            cell.source = self.stub
+        return cell, resources
+
+
 class HideHiddenTests(Preprocessor):
     """Keep hidden tests on the instructor's side of feedback.
 

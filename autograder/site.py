@@ -16,7 +16,7 @@ from autograder.paths import BUILD, REPO, SITE_EXTRA
 BINDER_REQUIREMENTS = """\
 # Binder builds the student notebooks' environment from this file (CPU-only torch).
 --extra-index-url https://download.pytorch.org/whl/cpu
-dlcourse @ git+{repository}@main
+dlcourse[check] @ git+{repository}@main
 """
 
 # Files that the site copies for its readers: everything except the solution pages.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 from course_fixtures import SLUGS, autograded_ids
 
@@ -58,3 +59,11 @@ def test_does_the_grade_export_have_a_column_per_question(graded_course, slug, t
     questions = {g.split("_", 1)[0] for g in autograded_ids(slug)}
     assert questions <= set(columns[4:])
     assert [line.split(",")[0] for line in lines] == ["partial", "solution", "stub"]
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_do_answer_checks_stay_optional_in_the_release(graded_course, slug):
+    release = nbformat.read(graded_course.release[slug], as_version=4)
+    checks = [c for c in release.cells if "answer-check" in c.metadata.get("tags", [])]
+    for cell in checks:
+        assert "NotImplementedError" not in cell.source and cell.source.rstrip().endswith("pass")
