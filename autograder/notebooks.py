@@ -143,6 +143,29 @@ def solution_lines(nb: NotebookNode, min_length: int = 16) -> list[str]:
     return lines
 
 
+def public_lines(nb: NotebookNode) -> set[str]:
+    """Stripped lines a student is meant to see: everything outside solution regions,
+    hidden tests and model answers. A line found here is no evidence of a leak."""
+    lines: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and nbgrader_meta(cell).get("solution"):
+            continue
+        source = strip_lines_between(cell.source, *SOLUTION_MARKERS, keep_inner=False)
+        source = strip_lines_between(source, *HIDDEN_MARKERS, keep_inner=False)
+        lines.update(line.strip() for line in source.splitlines())
+    return lines
+
+
+def secret_lines(nb: NotebookNode, solutions: bool = True) -> list[str]:
+    """Lines that exist only in hidden tests (and, with ``solutions``, only in solution
+    regions and model answers): finding one in a student-facing file is a leak. Without
+    ``solutions``, hidden-test lines that also occur in a solution are left out, since
+    solution pages may show those."""
+    secret = hidden_test_lines(nb) + (solution_lines(nb) if solutions else [])
+    public = public_lines(nb) | (set() if solutions else set(solution_lines(nb, min_length=1)))
+    return sorted({line for line in secret if line not in public})
+
+
 def digest(*parts: bytes | str) -> str:
     """sha256 of the parts, in order."""
     h = hashlib.sha256()

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.notebooks import hidden_test_lines, read_source, solution_lines
+from autograder.notebooks import read_source, secret_lines
 from autograder.paths import BUILD, REPO, SITE_EXTRA
 
 BINDER_REQUIREMENTS = """\
@@ -79,10 +79,7 @@ def find_leaks(files: list[Path], slugs: list[str], include_solutions: bool = Tr
     """Lines of solutions or hidden tests found in ``files`` (empty when clean)."""
     needles = list(LEAK_MARKERS)
     for slug in slugs:
-        nb = read_source(slug)
-        needles += hidden_test_lines(nb)
-        if include_solutions:
-            needles += solution_lines(nb)
+        needles += secret_lines(read_source(slug), solutions=include_solutions)
     leaks = []
     for path in files:
         text = visible_text(path)
@@ -96,7 +93,7 @@ def hidden_test_leaks(files: list[Path], slugs: list[str]) -> list[str]:
     """Hidden-test text in ``files`` (the solution pages may show solutions, never these)."""
     needles = ["BEGIN HIDDEN TESTS", "END HIDDEN TESTS"]
     for slug in slugs:
-        needles += hidden_test_lines(read_source(slug))
+        needles += secret_lines(read_source(slug), solutions=False)
     return [f"{p}: {n[:80]!r}" for p in files for n in needles if n in visible_text(p)]
 
 

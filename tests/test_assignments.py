@@ -7,6 +7,7 @@ from collections import Counter
 
 import jupytext
 import pytest
+import yaml
 from course_fixtures import SLUGS
 
 from autograder.notebooks import (
@@ -85,3 +86,10 @@ def test_does_the_points_table_match_the_cells(slug):
 @pytest.mark.parametrize("slug", SLUGS)
 def test_is_the_assignment_on_the_site(slug):
     assert f"solutions/{slug}" in (REPO / "_toc.yml").read_text()
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_the_notebook_install_the_course_package_from_this_repository(slug):
+    config = yaml.safe_load((REPO / "_config.yml").read_text())
+    url = config["repository"]["url"].rstrip("/")
+    assert f"dlcourse[check] @ git+{url}" in source_path(slug).read_text()

@@ -7,7 +7,7 @@ import pytest
 from course_fixtures import SLUGS
 
 from autograder import execute, paths
-from autograder.notebooks import hidden_test_lines, read_source
+from autograder.notebooks import read_source, secret_lines
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,8 @@ def test_does_the_smoke_page_record_profile_and_wall_time(smoke_pages, slug):
 def test_is_the_page_free_of_hidden_tests_and_markers(smoke_pages, slug):
     out, _ = smoke_pages
     text = (out / f"{slug}.ipynb").read_text()
-    for needle in ["BEGIN SOLUTION", "HIDDEN TESTS", *hidden_test_lines(read_source(slug))]:
+    hidden = secret_lines(read_source(slug), solutions=False)
+    for needle in ["BEGIN SOLUTION", "HIDDEN TESTS", *hidden]:
         assert needle not in text
 
 
