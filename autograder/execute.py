@@ -8,10 +8,12 @@ notebook whose source, assets, profile and helper code did not change is not run
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,10 +76,10 @@ def execute(slug: str, profile: str, out_dir: Path = SOLUTIONS, force: bool = Fa
     key = fingerprint(slug, profile)
     if not force and is_current(page, key):
         return Outcome(slug, "cached")
+    kernel_env = {"DLCOURSE_PROGRESS": "lines"}  # a static page shows one line per epoch
     if threads:
-        os.environ["OMP_NUM_THREADS"] = str(threads)
-    os.environ["DLCOURSE_PROGRESS"] = "lines"  # a static page shows one line per epoch
-    with tempfile.TemporaryDirectory() as tmp:
+        kernel_env["OMP_NUM_THREADS"] = str(threads)
+    with tempfile.TemporaryDirectory() as tmp, environment(kernel_env):
         source = write_notebook(read_source(slug), Path(tmp) / f"{slug}.ipynb")
         executed = Path(tmp) / "executed.ipynb"
         started = time.perf_counter()
@@ -104,6 +106,21 @@ def execute(slug: str, profile: str, out_dir: Path = SOLUTIONS, force: bool = Fa
     (out_dir / f"{slug}.failed.ipynb").unlink(missing_ok=True)
     write_notebook(make_page(nb, slug, profile, seconds, key), page)
     return Outcome(slug, "executed", seconds)
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables (which the kernel inherits) and restore them afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def make_page(nb: NotebookNode, slug: str, profile: str, seconds: float, key: str) -> NotebookNode:

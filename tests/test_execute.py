@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nbformat
 import pytest
 from course_fixtures import SLUGS
@@ -99,3 +101,13 @@ def test_does_a_failing_cell_name_notebook_cell_and_error(tiny_assignments, tmp_
     assert "ValueError: the data folder is empty" in outcome.message
     assert "cell" in outcome.message and (tmp_path / "out" / f"{slug}.failed.ipynb").exists()
     assert not (tmp_path / "out" / f"{slug}.ipynb").exists()
+
+
+def test_does_execution_leave_the_callers_environment_alone(tiny_assignments, tmp_path):
+    slug = tiny_assignments("import os; print(os.environ['DLCOURSE_PROGRESS'])")
+    before = dict(os.environ)
+    outcome = execute.execute(slug, "smoke", tmp_path / "out", threads=1)
+    assert outcome.status == "executed"
+    assert dict(os.environ) == before
+    page = nbformat.read(tmp_path / "out" / f"{slug}.ipynb", as_version=4)
+    assert "lines" in page.cells[-1].outputs[0].text, "the kernel sees the page settings"
