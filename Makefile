@@ -40,7 +40,9 @@ solutions: $(STAMP)
 site: $(STAMP)
 	$(BIN)/python -m autograder site
 
-book: solutions site
+book: $(STAMP)
+	$(BIN)/python -m autograder execute --profile $(PROFILE)
+	$(BIN)/python -m autograder site
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
