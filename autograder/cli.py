@@ -60,7 +60,8 @@ def cmd_autograde(args: argparse.Namespace) -> int:
     course = Course(_course_root(args), timeout=args.timeout)
     students = None
     if args.path:
-        report = course.import_submissions(args.slug, Path(args.path))
+        roster = Path(args.roster) if args.roster else None
+        report = course.import_submissions(args.slug, Path(args.path), roster)
         print("\n".join(report.lines()) or "nothing to import")
         students = report.students
         if not students:
@@ -136,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("slug")
         if name == "autograde":
-            p.add_argument("path", nargs="?", help="folder or zip of <student_id>.ipynb files")
+            p.add_argument("path", nargs="?", help="folder or zip of submissions: "
+                           "<student_id>.ipynb files, a Moodle or Canvas download")
+            p.add_argument("--roster", help="CSV mapping LMS ids or names to student_id")
             p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
             p.add_argument("--verbose", action="store_true", help="print nbgrader's log")
         if name == "grades":

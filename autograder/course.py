@@ -6,21 +6,18 @@ with this environment's ``bin/`` on PATH, which nbgrader needs for ``alembic``).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import nbformat
 
 from autograder import paths
 from autograder.notebooks import read_source, write_notebook
 from autograder.paths import course_dir
+from autograder.submissions import choose, read_roster, uploads
 
 CELL_TIMEOUT_S = 60
 GRADING_PROFILE = "smoke"
@@ -79,11 +76,13 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"imported  {s}" for s in self.imported]
         out += [f"replaced  {s} (previous copy kept in .previous/)" for s in self.replaced]
         out += [f"unchanged {s}" for s in self.unchanged]
+        out += [f"note      {student}: {text}" for student, text in self.notes]
         out += [f"REJECTED  {name}: {why}" for name, why in self.rejected]
         return out
 
@@ -148,17 +147,30 @@ class Course:
     def submission_path(self, slug: str, student: str) -> Path:
         return self.root / "submitted" / student / slug / f"{slug}.ipynb"
 
-    def import_submissions(self, slug: str, path: Path) -> ImportReport:
-        """Copy ``<student_id>.ipynb`` files from a folder or a zip into ``submitted/``."""
+    def import_submissions(self, slug: str, path: Path,
+                           roster: Path | None = None) -> ImportReport:
+        """Copy each student's notebook from a folder or zip into ``submitted/``.
+
+        Plain ``<student_id>.ipynb`` files, Moodle and Canvas downloads and students' own
+        zips are understood (see :mod:`autograder.submissions`); ``roster`` is a CSV that
+        maps LMS ids or names to student ids. Every file gets a line in the report.
+        """
         report = ImportReport()
-        for name, data, timestamp in _iter_notebook_files(Path(path), report):
-            student = Path(name).stem
-            problem = _check_student_id(student) or _check_notebook(data)
-            if problem:
-                report.rejected.append((name, problem))
-                continue
-            self._store_submission(slug, student, data, timestamp, report)
+        found, set_aside = uploads(Path(path), slug)
+        mapping = read_roster(Path(roster)) if roster else None
+        chosen, rejected = choose(found, slug, mapping, self.graded_ids(slug))
+        report.rejected += set_aside + rejected
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        for item in chosen:
+            report.notes += [(item.student, note) for note in item.notes]
+            self._store_submission(slug, item.student, item.notebook, stamp, report)
         return report
+
+    def graded_ids(self, slug: str) -> set[str]:
+        """Grade ids of the read-only cells: a submission of this assignment has them."""
+        nb = read_source(slug)
+        return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("locked")}
 
     def _store_submission(self, slug: str, student: str, data: bytes, timestamp: str,
                           report: ImportReport) -> None:
@@ -195,49 +207,3 @@ class Course:
         """Write feedback HTML for every graded submission; return the files."""
         self.nbgrader("generate_feedback", slug, "--force")
         return sorted((self.root / "feedback").glob(f"*/{slug}/*.html"))
-
-
-def _iter_notebook_files(path: Path, report: ImportReport):
-    """Yield (name, bytes, timestamp) of each notebook in a folder or zip; report the rest."""
-    now = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    if path.is_dir():
-        for file in sorted(path.iterdir()):
-            if file.name.startswith("."):
-                continue
-            if file.suffix != ".ipynb" or not file.is_file():
-                report.rejected.append((file.name, "not a .ipynb file"))
-                continue
-            stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(file.stat().st_mtime))
-            yield file.name, file.read_bytes(), stamp
-    elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                name = Path(info.filename).name
-                if info.is_dir() or info.filename.startswith("__MACOSX") or name.startswith("."):
-                    continue
-                if not name.endswith(".ipynb"):
-                    report.rejected.append((info.filename, "not a .ipynb file"))
-                    continue
-                yield name, archive.read(info), now
-    else:
-        raise FileNotFoundError(
-            f"{path} is neither a folder nor a zip file of <student_id>.ipynb submissions."
-        )
-
-
-def _check_student_id(student: str) -> str | None:
-    if not student or not all(ch.isalnum() or ch in "-_." for ch in student):
-        return (f"file name {student!r} is not a usable student id (use letters, digits, "
-                "'-', '_' or '.'; rename the file to <student_id>.ipynb)")
-    return None
-
-
-def _check_notebook(data: bytes) -> str | None:
-    try:
-        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
-        nbformat.validate(nb)
-    except (UnicodeDecodeError, json.JSONDecodeError, nbformat.reader.NotJSONError) as err:
-        return f"not a readable notebook ({type(err).__name__})"
-    except nbformat.ValidationError as err:
-        return f"not a valid notebook: {err.message}"
-    return None
