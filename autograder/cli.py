@@ -90,12 +90,23 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_grades(args: argparse.Namespace) -> int:
     from autograder.course import Course
-    from autograder.grades import format_table, read_grades, write_csv
+    from autograder.grades import (
+        format_summary,
+        format_table,
+        plot_distribution,
+        read_grades,
+        summarise,
+        write_csv,
+    )
 
     rows = read_grades(Course(_course_root(args)).root / "gradebook.db", args.slug)
     print(format_table(rows))
     if args.csv:
         print(f"wrote {write_csv(rows, Path(args.csv))}")
+    if args.summary and rows:
+        print()
+        print(format_summary(summarise(rows)))
+        print(f"wrote {plot_distribution(rows, args.slug, Path(args.summary))}")
     return 0
 
 
@@ -144,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--verbose", action="store_true", help="print nbgrader's log")
         if name == "grades":
             p.add_argument("--csv", help="write grades to this CSV file")
+            p.add_argument("--summary", metavar="PNG",
+                           help="print per-question statistics and save their histograms")
         p.add_argument("--course-dir", default=os.environ.get("DLCOURSE_COURSE_DIR"),
                        help="nbgrader course folder (default: course/)")
         p.set_defaults(func=func)

@@ -85,5 +85,71 @@ def format_table(rows: list[StudentGrade]) -> str:
     return "\n".join(lines)
 
 
+def format_summary(table: list[dict[str, float | str]]) -> str:
+    """The per-question summary as a plain-text table."""
+    header = ["question", "max", "mean", "median", "min", "max scored", "full marks"]
+    body = [[str(row["question"]), *(f"{row[k]:.3g}" for k in header[1:-1]),
+             f"{100 * float(row['full marks']):.0f}%"] for row in table]
+    widths = [max(len(x) for x in col) for col in zip(header, *body, strict=False)]
+    return "\n".join("  ".join(x.rjust(w) for x, w in zip(line, widths, strict=False))
+                     for line in [header, *body])
+
+
 def _fmt(value: float) -> str:
     return f"{value:g}"
+
+
+def summarise(rows: list[StudentGrade]) -> list[dict[str, float | str]]:
+    """Per question: mean, median, min, max and the share of students with full marks."""
+    import statistics
+
+    table = []
+    for question in [*question_columns(rows), "total"]:
+        scores = [r.score if question == "total" else r.questions.get(question, 0.0)
+                  for r in rows]
+        top = max_points(rows, question)
+        table.append({
+            "question": question, "max": top, "mean": statistics.fmean(scores),
+            "median": statistics.median(scores), "min": min(scores), "max scored": max(scores),
+            "full marks": sum(s >= top for s in scores) / len(scores),
+        })
+    return table
+
+
+def max_points(rows: list[StudentGrade], question: str) -> float:
+    """The points a question is worth (from the gradebook's cells)."""
+    if question == "total":
+        return max(r.max_score for r in rows)
+    return max(sum(top for grade_id, (_, top) in r.cells.items()
+                   if question_of(grade_id) == question) for r in rows)
+
+
+def plot_distribution(rows: list[StudentGrade], slug: str, path: Path) -> Path:
+    """One histogram per question of the share of its points each student earned."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    columns = [*question_columns(rows), "total"]
+    ncols = min(4, len(columns))
+    nrows = -(-len(columns) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), squeeze=False)
+    for ax, question in zip(axes.flat, columns, strict=False):
+        top = max_points(rows, question) or 1.0
+        shares = [100 * (r.score if question == "total" else r.questions.get(question, 0.0))
+                  / top for r in rows]
+        ax.hist(shares, bins=[0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100.001],
+                color="tab:blue", edgecolor="white")
+        ax.set(title=f"{question} (max {top:g})", xlabel="score (% of the question)",
+               ylabel="students", xlim=(0, 100))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in list(axes.flat)[len(columns):]:
+        ax.axis("off")
+    fig.suptitle(f"{slug}: scores of {len(rows)} submission(s)")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from course_fixtures import SLUGS, autograded_ids
 
-from autograder.grades import write_csv
+from autograder.grades import plot_distribution, question_columns, summarise, write_csv
 from autograder.site import find_leaks, hidden_test_leaks
 
 pytestmark = pytest.mark.slow
@@ -67,3 +67,14 @@ def test_do_answer_checks_stay_optional_in_the_release(graded_course, slug):
     checks = [c for c in release.cells if "answer-check" in c.metadata.get("tags", [])]
     for cell in checks:
         assert "NotImplementedError" not in cell.source and cell.source.rstrip().endswith("pass")
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_the_summary_give_every_question_and_a_plot(graded_course, slug, tmp_path):
+    rows = list(graded_course.grades[slug].values())
+    table = {row["question"]: row for row in summarise(rows)}
+    assert set(table) == {*question_columns(rows), "total"}
+    assert table["total"]["mean"] == pytest.approx(sum(r.score for r in rows) / len(rows))
+    assert table["total"]["min"] == 0, "the stub scores nothing"
+    png = plot_distribution(rows, slug, tmp_path / "summary.png")
+    assert png.stat().st_size > 10_000
