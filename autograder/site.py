@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.notebooks import read_source, secret_lines
+from autograder.notebooks import public_lines, read_source, secret_lines
 from autograder.paths import BUILD, REPO, SITE_EXTRA
 
 BINDER_REQUIREMENTS = """\
@@ -77,9 +77,7 @@ def student_facing_files(html: Path) -> list[Path]:
 
 def find_leaks(files: list[Path], slugs: list[str], include_solutions: bool = True) -> list[str]:
     """Lines of solutions or hidden tests found in ``files`` (empty when clean)."""
-    needles = list(LEAK_MARKERS)
-    for slug in slugs:
-        needles += secret_lines(read_source(slug), solutions=include_solutions)
+    needles = list(LEAK_MARKERS) + course_secrets(slugs, solutions=include_solutions)
     leaks = []
     for path in files:
         text = visible_text(path)
@@ -91,10 +89,17 @@ def find_leaks(files: list[Path], slugs: list[str], include_solutions: bool = Tr
 
 def hidden_test_leaks(files: list[Path], slugs: list[str]) -> list[str]:
     """Hidden-test text in ``files`` (the solution pages may show solutions, never these)."""
-    needles = ["BEGIN HIDDEN TESTS", "END HIDDEN TESTS"]
-    for slug in slugs:
-        needles += secret_lines(read_source(slug), solutions=False)
+    needles = ["BEGIN HIDDEN TESTS", "END HIDDEN TESTS"] + course_secrets(slugs, solutions=False)
     return [f"{p}: {n[:80]!r}" for p in files for n in needles if n in visible_text(p)]
+
+
+def course_secrets(slugs: list[str], solutions: bool) -> list[str]:
+    """Secret lines of all assignments that are public in none of them (a line such as
+    ``with torch.no_grad():`` can be a solution in one and a given in another)."""
+    notebooks = [read_source(slug) for slug in slugs]
+    public = set().union(*(public_lines(nb) for nb in notebooks))
+    secrets = set().union(*(secret_lines(nb, solutions=solutions) for nb in notebooks))
+    return sorted(secrets - public)
 
 
 def visible_text(path: Path) -> str:

@@ -93,3 +93,13 @@ def test_does_the_notebook_install_the_course_package_from_this_repository(slug)
     config = yaml.safe_load((REPO / "_config.yml").read_text())
     url = config["repository"]["url"].rstrip("/")
     assert f"dlcourse[check] @ git+{url}" in source_path(slug).read_text()
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_the_leak_check_catch_solutions_and_hidden_tests(slug, tmp_path):
+    from autograder.notebooks import write_notebook
+    from autograder.site import find_leaks, hidden_test_leaks
+
+    source = write_notebook(read_source(slug), tmp_path / f"{slug}.ipynb")
+    assert find_leaks([source], SLUGS, include_solutions=True)
+    assert hidden_test_leaks([source], SLUGS)
