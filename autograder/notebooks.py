@@ -158,12 +158,14 @@ def public_lines(nb: NotebookNode) -> set[str]:
 
 def secret_lines(nb: NotebookNode, solutions: bool = True) -> list[str]:
     """Lines that exist only in hidden tests (and, with ``solutions``, only in solution
-    regions and model answers): finding one in a student-facing file is a leak. Without
+    regions and model answers), nowhere inside public text: finding one in a
+    student-facing file is a leak. Without
     ``solutions``, hidden-test lines that also occur in a solution are left out, since
     solution pages may show those."""
     secret = hidden_test_lines(nb) + (solution_lines(nb) if solutions else [])
     public = public_lines(nb) | (set() if solutions else set(solution_lines(nb, min_length=1)))
-    return sorted({line for line in secret if line not in public})
+    public_text = "\n".join(public)
+    return sorted({line for line in secret if line not in public_text})
 
 
 def digest(*parts: bytes | str) -> str:

@@ -97,9 +97,9 @@ def course_secrets(slugs: list[str], solutions: bool) -> list[str]:
     """Secret lines of all assignments that are public in none of them (a line such as
     ``with torch.no_grad():`` can be a solution in one and a given in another)."""
     notebooks = [read_source(slug) for slug in slugs]
-    public = set().union(*(public_lines(nb) for nb in notebooks))
+    public_text = "\n".join(set().union(*(public_lines(nb) for nb in notebooks)))
     secrets = set().union(*(secret_lines(nb, solutions=solutions) for nb in notebooks))
-    return sorted(secrets - public)
+    return sorted(s for s in secrets if s not in public_text)
 
 
 def visible_text(path: Path) -> str:
