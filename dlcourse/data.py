@@ -854,3 +854,78 @@ def describe_dataset(dataset: Dataset) -> str:
         source = f"subset of {len(inner)}; {source}"
     text = f"{type(inner).__name__}: {len(dataset)} items"
     return text + (f", {len(classes)} classes" if classes else "") + f" ({source})"
+
+
+# --------------------------------------------------------------------------- in memory
+
+
+class TensorImages(Dataset):
+    """Images held in memory as one uint8 tensor ``(N, C, H, W)``, with integer labels.
+
+    Decoding thousands of small PNG files in every epoch costs more than training a small
+    network on them; :func:`preload` decodes them once. ``transform`` (e.g. a torchvision
+    ``v2.Compose`` that converts to float, normalises and augments) runs on each item as it
+    is drawn, so random augmentation differs from epoch to epoch. ``.targets``,
+    ``.classes`` and ``.data_source`` work with :func:`subset` and
+    :func:`describe_dataset`. Introduced in a04-cnn-regularization.
+    """
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        targets: torch.Tensor,
+        classes: Sequence[str] | None = None,
+        transform: Callable | None = None,
+        data_source: str = "tensors in memory",
+    ) -> None:
+        if images.ndim != 4 or len(images) != len(targets):
+            raise ValueError(
+                f"expected images (N, C, H, W) and N targets, got {tuple(images.shape)} "
+                f"and {len(targets)} targets"
+            )
+        self.images, self.targets = images, torch.as_tensor(targets, dtype=torch.int64)
+        self.classes = list(classes) if classes is not None else None
+        self.transform, self.data_source = transform, data_source
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[Any, torch.Tensor]:
+        image = self.images[index]
+        return (self.transform(image) if self.transform else image), self.targets[index]
+
+    def with_transform(self, transform: Callable | None) -> TensorImages:
+        """The same images (shared, not copied) with another per-item transform."""
+        return TensorImages(self.images, self.targets, self.classes, transform, self.data_source)
+
+
+def _to_uint8_chw(image: Any) -> torch.Tensor:
+    from torchvision.transforms.v2.functional import pil_to_tensor
+
+    if isinstance(image, torch.Tensor):
+        if image.dtype != torch.uint8:
+            raise TypeError("preload keeps uint8 images: load the dataset without a transform")
+        return image if image.ndim == 3 else image.unsqueeze(0)
+    return pil_to_tensor(image)
+
+
+def preload(dataset: Dataset, transform: Callable | None = None) -> TensorImages:
+    """Decode every image of ``dataset`` (PIL images or uint8 tensors, no transform) once
+    into a :class:`TensorImages` that applies ``transform`` per item.
+
+    ``preload(subset(load_cifar10("train"), n_per_class=100))`` holds 1000 images of
+    3 KB each. Introduced in a04-cnn-regularization.
+    """
+    images, targets = [], []
+    for index in range(len(dataset)):
+        image, target = dataset[index]
+        images.append(_to_uint8_chw(image))
+        targets.append(int(target))
+    if not images:
+        raise ValueError("the dataset is empty")
+    inner = dataset.dataset if isinstance(dataset, Subset) else dataset
+    classes = getattr(dataset, "classes", None) or getattr(inner, "classes", None)
+    source = getattr(inner, "data_source", "unknown source")
+    if isinstance(dataset, Subset):
+        source = f"subset of {len(inner)}; {source}"
+    return TensorImages(torch.stack(images), torch.tensor(targets), classes, transform, source)

@@ -28,7 +28,8 @@ def plot_learning_curves(
     title: str = "Learning curves",
     loss_label: str = "loss",
 ) -> Figure:
-    """Loss (and accuracy, when recorded) per epoch, train solid and test dashed.
+    """Loss (and accuracy, when recorded) per epoch: train solid, validation dash-dotted
+    (when recorded), test dashed.
 
     ``history`` is one :class:`~dlcourse.train.History` or a dict ``{run name: History}``
     to compare runs (one colour per run). A dotted line marks the best epoch of early
@@ -40,7 +41,9 @@ def plot_learning_curves(
 
     runs = dict(history) if isinstance(history, Mapping) else {"": history}
     has_accuracy = any(
-        a is not None for h in runs.values() for a in [*h.train_accuracy, *h.test_accuracy]
+        a is not None
+        for h in runs.values()
+        for a in [*h.train_accuracy, *h.val_accuracy, *h.test_accuracy]
     )
     ncols = 2 if has_accuracy else 1
     fig, axes = plt.subplots(1, ncols, figsize=(5.5 * ncols, 4), squeeze=False)
@@ -52,8 +55,10 @@ def plot_learning_curves(
         color = colors[i % len(colors)]
         prefix = f"{name}: " if name else ""
         for metric, _, ax in panels:
-            for split, style in (("train", "-"), ("test", "--")):
-                values = getattr(h, f"{split}_{metric}")
+            for split, style in (("train", "-"), ("validation", "-."), ("test", "--")):
+                values = getattr(h, f"{split.removesuffix('idation')}_{metric}")
+                if len(values) != len(h.epoch):  # not recorded (e.g. no validation set)
+                    continue
                 points = [(e, v) for e, v in zip(h.epoch, values, strict=True) if v is not None]
                 if points:
                     x, y = zip(*points, strict=True)

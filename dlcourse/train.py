@@ -28,11 +28,13 @@ from torch import nn
 class History:
     """What happened in each epoch of :func:`fit`; one list entry per epoch.
 
-    ``test_*`` are None without a test loader and ``*_accuracy`` are None when the task
-    is not classification. ``lr`` is the learning rate used during the epoch and
-    ``seconds`` its wall time. ``best_epoch`` is the epoch with the lowest test loss
-    (when early stopping is on) and ``stopped_early`` says whether training stopped
-    before ``num_epochs``. Introduced in a02-conv-arithmetic.
+    ``test_*`` are None without a test loader, ``val_*`` without a validation loader,
+    and ``*_accuracy`` are None when the task is not classification. ``lr`` is the
+    learning rate used during the epoch and ``seconds`` its wall time (training and
+    evaluation). ``best_epoch`` is the epoch with the lowest validation loss, or test loss
+    without validation (when early stopping is on) and ``stopped_early`` says whether
+    training stopped before ``num_epochs``. Introduced in a02-conv-arithmetic; ``val_*``
+    in a04-cnn-regularization.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -42,6 +44,8 @@ class History:
     test_accuracy: list[float | None] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
 
@@ -49,10 +53,13 @@ class History:
         return len(self.epoch)
 
     def to_frame(self) -> Any:
-        """A pandas DataFrame with one row per epoch, indexed by epoch."""
+        """A pandas DataFrame with one row per epoch, indexed by epoch (validation columns
+        only when a validation set was evaluated)."""
         import pandas as pd
 
         columns = {k: v for k, v in asdict(self).items() if isinstance(v, list)}
+        if all(v is None for v in self.val_loss):
+            del columns["val_loss"], columns["val_accuracy"]
         return pd.DataFrame(columns).set_index("epoch")
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,9 +101,23 @@ def count_correct(outputs: torch.Tensor, targets: torch.Tensor, loss_fn: Any) ->
     return None
 
 
-def _batch_to(batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def uses_channels_last(model: nn.Module) -> bool:
+    """Whether :func:`fit` trains ``model`` in channels-last memory format: when it has 2-D
+    convolutions. oneDNN's convolutions run about 1.3x faster on CPU that way.
+
+    Introduced in a04-cnn-regularization.
+    """
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def _batch_to(
+    batch: Any, device: torch.device, channels_last: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     X, y = batch[0], batch[1]
-    return X.to(device), y.to(device)
+    X = X.to(device, non_blocking=True)
+    if channels_last and X.ndim == 4:
+        X = X.contiguous(memory_format=torch.channels_last)
+    return X, y.to(device, non_blocking=True)
 
 
 def _device_of(model: nn.Module, device: torch.device | str | None) -> torch.device:
@@ -119,11 +140,12 @@ def evaluate(
     ``device`` defaults to where the model's parameters are. Introduced in a02-conv-arithmetic.
     """
     device = _device_of(model, device)
+    channels_last = uses_channels_last(model)
     model.eval()
     total_loss, n_samples, correct, n_targets = 0.0, 0, 0, 0
     with torch.no_grad():
         for batch in loader:
-            X, y = _batch_to(batch, device)
+            X, y = _batch_to(batch, device, channels_last)
             outputs = model(X)
             total_loss += loss_fn(outputs, y).item() * len(X)
             n_samples += len(X)
@@ -146,11 +168,12 @@ def predict(
     Feeds :func:`dlcourse.plots.plot_confusion_matrix`. Introduced in a02-conv-arithmetic.
     """
     device = _device_of(model, device)
+    channels_last = uses_channels_last(model)
     model.eval()
     targets, predictions = [], []
     with torch.no_grad():
         for batch in loader:
-            X, y = _batch_to(batch, device)
+            X, y = _batch_to(batch, device, channels_last)
             targets.append(y.cpu())
             predictions.append(model(X).argmax(dim=1).cpu())
     return torch.cat(targets), torch.cat(predictions)
@@ -212,12 +235,15 @@ def fit(
     num_epochs: int,
     *,
     test_loader: Iterable | None = None,
+    val_loader: Iterable | None = None,
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None,
     device: torch.device | str | None = None,
     scheduler: Any | None = None,
     early_stopping_patience: int | None = None,
     checkpoint_path: str | os.PathLike | None = None,
     resume: bool = False,
     progress: bool = True,
+    channels_last: bool | None = None,
 ) -> History:
     """Train ``model`` for up to ``num_epochs`` epochs and return the :class:`History`.
 
@@ -228,9 +254,14 @@ def fit(
     - ``device``: default the GPU if there is one, else the CPU; the model moves there.
     - ``scheduler`` steps once per epoch (``ReduceLROnPlateau`` gets the test loss, or the
       train loss without a test loader).
-    - ``early_stopping_patience=p``: stop after ``p`` epochs without a lower test loss and
-      restore the weights of the best epoch (needs ``test_loader``; strictly, it should be
-      a validation set the final test never sees).
+    - ``val_loader``: a validation set, evaluated after each epoch like the test set.
+    - ``penalty(model)``: a regularisation term (e.g. an L1 or L2 norm of the weights)
+      added to the loss that is minimised. The recorded losses are the data loss only,
+      so that curves with and without a penalty compare.
+    - ``early_stopping_patience=p``: stop after ``p`` epochs without a lower validation
+      loss and restore the weights of the best epoch. It watches ``val_loader``, or
+      ``test_loader`` when there is no validation set (then the test set is no longer an
+      unbiased estimate: use a validation split).
     - ``checkpoint_path``: after each epoch save model, optimizer, scheduler, epoch,
       history, early-stopping state and random-generator states. ``resume=True``
       continues from that file at the next epoch (``num_epochs`` counts all epochs), and on
@@ -242,10 +273,15 @@ def fit(
 
     from dlcourse.profiles import default_device
 
-    if early_stopping_patience is not None and test_loader is None:
-        raise ValueError("early stopping watches the test loss: pass test_loader")
+    watched = val_loader if val_loader is not None else test_loader
+    if early_stopping_patience is not None and watched is None:
+        raise ValueError(
+            "early stopping watches the validation loss: pass val_loader (or test_loader)"
+        )
     device = torch.device(device) if device is not None else default_device()
-    model.to(device)
+    if channels_last is None:
+        channels_last = uses_channels_last(model)
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
     path = Path(checkpoint_path) if checkpoint_path is not None else None
     history = History()
     best_loss, best_state, waited, start = float("inf"), None, 0, 1
@@ -279,11 +315,11 @@ def fit(
         lines = os.environ.get("DLCOURSE_PROGRESS") == "lines"
         bar = tqdm(total=total, desc=f"epoch {epoch}/{num_epochs}", disable=not progress or lines)
         for batch in train_loader:
-            X, y = _batch_to(batch, device)
+            X, y = _batch_to(batch, device, channels_last)
             optimizer.zero_grad()
             outputs = model(X)
             loss = loss_fn(outputs, y)
-            loss.backward()
+            (loss + penalty(model) if penalty is not None else loss).backward()
             optimizer.step()
             total_loss += loss.item() * len(X)
             n_samples += len(X)
@@ -298,10 +334,12 @@ def fit(
         train_loss = total_loss / max(n_samples, 1)
         train_accuracy = None if correct is None or n_targets == 0 else correct / n_targets
         test = evaluate(model, test_loader, loss_fn, device) if test_loader is not None else None
+        val = evaluate(model, val_loader, loss_fn, device) if val_loader is not None else None
+        monitored = val if val is not None else test
 
         if scheduler is not None:
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step(test.loss if test is not None else train_loss)
+                scheduler.step(monitored.loss if monitored is not None else train_loss)
             else:
                 scheduler.step()
 
@@ -310,12 +348,14 @@ def fit(
         history.train_accuracy.append(train_accuracy)
         history.test_loss.append(test.loss if test else None)
         history.test_accuracy.append(test.accuracy if test else None)
+        history.val_loss.append(val.loss if val else None)
+        history.val_accuracy.append(val.accuracy if val else None)
         history.lr.append(lr)
         history.seconds.append(time.perf_counter() - started)
 
         if early_stopping_patience is not None:
-            if test.loss < best_loss:
-                best_loss, best_state, waited = test.loss, _to_cpu(model.state_dict()), 0
+            if monitored.loss < best_loss:
+                best_loss, best_state, waited = monitored.loss, _to_cpu(model.state_dict()), 0
                 history.best_epoch = epoch
             else:
                 waited += 1
@@ -344,7 +384,8 @@ def fit(
         if history.stopped_early:
             if progress:
                 print(
-                    f"Early stopping after epoch {epoch}: no lower test loss for "
+                    f"Early stopping after epoch {epoch}: no lower "
+                    f"{'validation' if val_loader is not None else 'test'} loss for "
                     f"{early_stopping_patience} epochs; best epoch {history.best_epoch}."
                 )
             break
@@ -362,5 +403,7 @@ def _summary(history: History) -> dict[str, str]:
         "acc": history.train_accuracy[-1],
         "test_loss": history.test_loss[-1],
         "test_acc": history.test_accuracy[-1],
+        "val_loss": history.val_loss[-1],
+        "val_acc": history.val_accuracy[-1],
     }
     return {k: f"{v:.4f}" for k, v in values.items() if v is not None}

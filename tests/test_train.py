@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -156,3 +157,56 @@ def test_does_a_resumed_run_end_with_the_uninterrupted_history(tmp_path, seeded_
 def test_does_resume_without_a_checkpoint_start_at_epoch_1(tmp_path):
     history, _ = run(tmp_path / "none-yet.pt", resume=True)
     assert history.epoch[0] == 1 and (tmp_path / "none-yet.pt").is_file()
+
+
+def test_penalty_is_minimised_but_not_recorded():
+    """A penalty changes the weights fit finds, while the recorded loss stays the data loss."""
+    X, y = torch.randn(64, 4), torch.randint(0, 2, (64,))
+    loader = DataLoader(TensorDataset(X, y), batch_size=16)
+
+    def trained(penalty):
+        torch.manual_seed(0)
+        model = nn.Linear(4, 2)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        history = fit(model, loader, nn.CrossEntropyLoss(), opt, 3, penalty=penalty,
+                      progress=False)
+        return model, history
+
+    plain, _ = trained(None)
+    shrunk, history = trained(lambda m: 1.0 * m.weight.pow(2).sum())
+    assert shrunk.weight.norm() < 0.5 * plain.weight.norm()
+    data_loss = sum(nn.functional.cross_entropy(shrunk(X[i:i + 16]), y[i:i + 16]).item()
+                    for i in range(0, 64, 16)) / 4
+    assert history.train_loss[-1] < data_loss + 1.0  # no penalty of ~|w|^2 in the record
+
+
+def test_early_stopping_watches_the_validation_set():
+    """With val_loader, the best epoch is the one with the lowest validation loss."""
+    torch.manual_seed(0)
+    X, y = torch.randn(64, 10), torch.randint(0, 2, (64,))
+    train = DataLoader(TensorDataset(X[:32], y[:32]), batch_size=8)
+    val = DataLoader(TensorDataset(X[32:48], y[32:48]), batch_size=8)
+    test = DataLoader(TensorDataset(X[48:], y[48:]), batch_size=8)
+    model = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 2))
+    history = fit(model, train, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), 0.05),
+                  40, test_loader=test, val_loader=val, early_stopping_patience=3,
+                  progress=False)
+    assert history.stopped_early
+    assert history.val_loss[history.best_epoch - 1] == min(history.val_loss)
+    assert all(v is not None for v in history.test_loss)
+
+
+def test_channels_last_gives_the_same_training():
+    """channels-last changes the memory layout, not the numbers."""
+    X, y = torch.randn(32, 3, 8, 8), torch.randint(0, 3, (32,))
+    loader = DataLoader(TensorDataset(X, y), batch_size=8)
+    losses = []
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(144, 3))
+        history = fit(model, loader, nn.CrossEntropyLoss(),
+                      torch.optim.SGD(model.parameters(), lr=0.1), 2,
+                      channels_last=channels_last, progress=False)
+        losses.append(history.train_loss)
+        assert model[0].weight.is_contiguous(memory_format=torch.channels_last) == channels_last
+    assert np.allclose(losses[0], losses[1], rtol=1e-4)
