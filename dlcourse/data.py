@@ -929,3 +929,33 @@ def preload(dataset: Dataset, transform: Callable | None = None) -> TensorImages
     if isinstance(dataset, Subset):
         source = f"subset of {len(inner)}; {source}"
     return TensorImages(torch.stack(images), torch.tensor(targets), classes, transform, source)
+
+
+def split_per_class(
+    dataset: Dataset, *per_class: int | None, seed: int = 0
+) -> list[LabeledSubset]:
+    """Disjoint class-balanced subsets: ``n`` items of each class for each ``n`` in
+    ``per_class``, drawn in order from one random permutation; ``None`` (last only) takes
+    all the remaining items.
+
+    ``val, train = split_per_class(pool, 100, None)`` holds out 100 validation images per
+    class and trains on the rest; ``split_per_class(pool, 20, 50)`` draws a validation set
+    and a small training set that never overlap. Introduced in a04-cnn-regularization.
+    """
+    if any(n is None for n in per_class[:-1]):
+        raise ValueError("only the last size may be None (the rest of each class)")
+    labels = dataset_labels(dataset)
+    generator = torch.Generator().manual_seed(seed)
+    chosen: list[list[int]] = [[] for _ in per_class]
+    for label in np.unique(labels):
+        where = np.flatnonzero(labels == label)
+        where = where[torch.randperm(len(where), generator=generator).numpy()]
+        wanted = sum(n for n in per_class if n is not None)
+        if wanted > len(where):
+            raise ValueError(f"class {label} has {len(where)} items, fewer than {wanted}")
+        start = 0
+        for part, n in enumerate(per_class):
+            stop = len(where) if n is None else start + n
+            chosen[part].extend(where[start:stop].tolist())
+            start = stop
+    return [LabeledSubset(dataset, sorted(indices)) for indices in chosen]

@@ -273,3 +273,33 @@ def test_can_the_datasets_be_pickled_for_worker_processes(mirror):
         copy = pickle.loads(pickle.dumps(dataset))
         assert len(copy) == len(dataset)
         assert torch.equal(torch.as_tensor(copy[0][1]), torch.as_tensor(dataset[0][1]))
+
+
+def test_split_per_class_gives_disjoint_balanced_parts():
+    """split_per_class: n per class per part, no overlap, None takes the rest."""
+    from torch.utils.data import TensorDataset
+
+    from dlcourse.data import dataset_labels, split_per_class
+
+    labels = torch.arange(3).repeat_interleave(10)
+    dataset = TensorDataset(torch.zeros(30, 1), labels)
+    val, train, rest = split_per_class(dataset, 2, 3, None, seed=1)
+    assert len(val) == 6 and len(train) == 9 and len(rest) == 15
+    assert not set(val.indices) & set(train.indices) and not set(train.indices) & set(rest.indices)
+    assert np.bincount(dataset_labels(val)).tolist() == [2, 2, 2]
+    assert split_per_class(dataset, 2, 3, seed=1)[0].indices == val.indices, "reproducible"
+    with pytest.raises(ValueError, match="fewer"):
+        split_per_class(dataset, 8, 3)
+
+
+def test_preload_keeps_images_and_labels():
+    """preload decodes once into uint8 tensors with labels, classes and a per-item transform."""
+    from dlcourse.data import preload
+
+    images = [torch.randint(0, 256, (3, 4, 4), dtype=torch.uint8) for _ in range(5)]
+    dataset = list(zip(images, [0, 1, 0, 1, 1], strict=True))
+    loaded = preload(dataset, transform=lambda x: x.float() / 255)
+    assert loaded.images.dtype == torch.uint8 and loaded.images.shape == (5, 3, 4, 4)
+    assert loaded.targets.tolist() == [0, 1, 0, 1, 1]
+    assert torch.equal(loaded[2][0], images[2].float() / 255)
+    assert loaded.with_transform(None)[2][0].dtype == torch.uint8
