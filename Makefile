@@ -51,7 +51,7 @@ test-fast: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check dlcourse autograder tests book/_ext
+	$(BIN)/ruff check dlcourse autograder tests scripts book/_ext
 
 release: $(STAMP)
 	$(BIN)/python -m autograder release
