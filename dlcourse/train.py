@@ -103,7 +103,8 @@ def count_correct(outputs: torch.Tensor, targets: torch.Tensor, loss_fn: Any) ->
 
 def uses_channels_last(model: nn.Module) -> bool:
     """Whether :func:`fit` trains ``model`` in channels-last memory format: when it has 2-D
-    convolutions. oneDNN's convolutions run about 1.3x faster on CPU that way.
+    convolutions, which oneDNN runs faster on CPU in that layout
+    (``scripts/benchmark_training.py`` measures by how much).
 
     Introduced in a04-cnn-regularization.
     """
@@ -252,8 +253,8 @@ def fit(
       environment variable ``DLCOURSE_PROGRESS=lines`` (set when the site's pages are
       executed) each epoch prints one summary line instead, which reads well on a page.
     - ``device``: default the GPU if there is one, else the CPU; the model moves there.
-    - ``scheduler`` steps once per epoch (``ReduceLROnPlateau`` gets the test loss, or the
-      train loss without a test loader).
+    - ``scheduler`` steps once per epoch (``ReduceLROnPlateau`` gets the validation loss,
+      else the test loss, else the train loss).
     - ``val_loader``: a validation set, evaluated after each epoch like the test set.
     - ``penalty(model)``: a regularisation term (e.g. an L1 or L2 norm of the weights)
       added to the loss that is minimised. The recorded losses are the data loss only,
