@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -275,7 +276,7 @@ class Runner:
                                    resources={"metadata": {"path": str(self.workdir)}})
         self.client.max_output_chars = self.limits.max_output_chars
         self.client.reset_execution_trackers()
-        km.start_kernel(env=kernel_environment(self.workdir))
+        self.client.start_new_kernel(env=kernel_environment(self.workdir))
         self.client.start_new_kernel_client()
         for code in self.preamble:
             self.silent(code)
@@ -286,14 +287,14 @@ class Runner:
 
     def silent(self, code: str) -> None:
         assert self.client and self.client.kc
-        self.client.kc.execute_interactive(code, silent=True, store_history=False,
-                                           timeout=self.limits.cell_timeout)
+        run_sync(self.client.kc.execute_interactive)(code, silent=True, store_history=False,
+                                                     timeout=self.limits.cell_timeout)
 
     def stop(self) -> None:
         if self.client and self.client.km:
             try:
                 self.client.kc.stop_channels()
-                self.client.km.shutdown_kernel(now=True)
+                run_sync(self.client.km.shutdown_kernel)(now=True)
             except Exception:
                 pass
         self.client = None

@@ -30,7 +30,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager
 
 WORLD_WRITABLE = ("/tmp", "/var/tmp", "/run/lock", "/dev/shm")
 KERNEL_DIR = ".kernel"  # inside the scratch folder: connection file and ipc sockets
@@ -70,7 +70,7 @@ def wrapper_command(limits: Limits, workdir: Path, uid: int) -> list[str]:
     return [*cmd, "--"]
 
 
-class SandboxedKernelManager(KernelManager):
+class SandboxedKernelManager(AsyncKernelManager):
     """A KernelManager whose kernel starts inside :func:`wrapper_command`'s walls."""
 
     def __init__(self, *, workdir: Path, limits: Limits, uid: int, **kwargs) -> None:
@@ -91,7 +91,8 @@ def kernel_environment(workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(HOME=str(workdir), DLCOURSE_CACHE=str(workdir / ".cache"),
                MPLCONFIGDIR=str(workdir / ".cache" / "matplotlib"), TMPDIR=str(workdir / ".tmp"),
-               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2", PYTHONDONTWRITEBYTECODE="1",
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2",
+               PYTHONDONTWRITEBYTECODE="1",
                DLCOURSE_OFFLINE="1")
     return env
 
