@@ -300,7 +300,7 @@ class Runner:
         self.client = None
 
     def before(self, cell: NotebookNode) -> None:
-        if is_autograded_test(cell):
+        if is_autograded_test(cell) and self.limits.guard_libraries:
             self.silent(f"{self.guard}()")
 
     def run(self) -> None:

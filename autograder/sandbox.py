@@ -48,6 +48,7 @@ class Limits:
     max_file_mb: int = 64
     max_output_chars: int = 100_000
     network: bool = False
+    guard_libraries: bool = True  # restore numpy/torch/builtins … before each test cell
     hide: tuple[str, ...] = field(default_factory=tuple)
 
 
