@@ -232,21 +232,23 @@ def chosen_cell(cell: NotebookNode, answers: dict[str, NotebookNode],
 
 
 # --- 3./4. running it ------------------------------------------------------------------------
+CAPPED = "\n[output capped by the grader]\n"
+
+
 class CappedClient(NotebookClient):
     """nbclient, with the text a cell may print capped (a huge output cannot flood us)."""
 
     max_output_chars = 100_000
 
     def output(self, outs, msg, display_id, cell_index):
-        used = sum(len(str(o)) for o in outs)
-        if used > self.max_output_chars:
-            if not any(o.get("name") == "capped" for o in outs):
-                outs.append(nbformat.v4.new_output(
-                    "stream", name="stdout", text="\n[output capped by the grader]\n"))
-                outs[-1]["name"] = "stdout"
-                outs[-1]["capped"] = True
+        if sum(len(str(o)) for o in outs) > self.max_output_chars:
+            if not (outs and CAPPED in str(outs[-1].get("text", ""))):
+                outs.append(nbformat.v4.new_output("stream", name="stdout", text=CAPPED))
             return None
-        return super().output(outs, msg, display_id, cell_index)
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is not None and len(str(out.get("text", ""))) > self.max_output_chars:
+            out["text"] = out["text"][: self.max_output_chars] + CAPPED
+        return out
 
 
 def failure_output(kind: str, message: str) -> NotebookNode:

@@ -86,11 +86,14 @@ def run_dask(jobs: list[tuple[str, str]], assignment: Assignment, limits: Limits
         shared = client.scatter(assignment, broadcast=True)
         futures = client.map(grade_submission, [s for s, _ in jobs], [t for _, t in jobs],
                              assignment=shared, limits=limits, scratch_root=scratch, pure=False)
+        student_of = {future.key: student for future, (student, _) in zip(futures, jobs,
+                                                                          strict=True)}
         for future in dask_completed(futures):
             try:
                 yield future.result()
-            except Exception as err:
-                yield GradeResult("?", assignment.slug, [], "", error=f"{err}")
+            except Exception as err:  # the worker itself failed: record, go on
+                yield GradeResult(student_of[future.key], assignment.slug, [], "",
+                                  error=f"{type(err).__name__}: {err}")
     finally:
         if client is not address:
             client.close()
