@@ -109,7 +109,7 @@ def test_is_the_library_guard_what_stops_the_patched_allclose(batch, tmp_path):
 
 
 @pytest.mark.parametrize("student", ["sys-exit", "os-exit", "keyboard-interrupt",
-                                     "sigint-ignored-loop", "memory-bomb"])
+                                     "sigint-ignored-loop"])
 def test_does_grading_go_on_after_a_disruption(batch, student):
     """The disruption is in a cell of its own: every test still runs and passes."""
     assert autograded_total(batch, student) == full_marks(), batch["results"][student].report()
@@ -129,6 +129,14 @@ def test_does_an_infinite_loop_cost_only_its_own_question(batch):
     assert scores["q2_same_padding_tests"][2] == "timeout"
     toolkit = [g for g in autograded_ids(SLUG) if g.startswith("tk_")]
     assert all(scores[g][0] == scores[g][1] for g in toolkit), "grading did not go on"
+
+
+def test_is_a_memory_bomb_stopped_by_the_memory_limit(batch):
+    nb = nbformat.reads(batch["results"]["memory-bomb"].notebook, as_version=4)
+    bomb = next(c for c in nb.cells if "hog.append" in c.source)
+    errors = [o.get("ename") for o in bomb.outputs if o.get("output_type") == "error"]
+    assert errors and errors[0] in {"MemoryError", "KernelDied"}, bomb.outputs
+    assert autograded_total(batch, "memory-bomb") <= full_marks()
 
 
 def test_is_a_fork_bomb_refused(batch):
