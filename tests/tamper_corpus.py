@@ -95,26 +95,19 @@ def replaced_reference(stub: NotebookNode, _: NotebookNode) -> NotebookNode:
         "def rank1_conv(x, a, b, c, d, bias=None):\n    return torch.zeros(1)\n"))
 
 
-def sys_exit(_: NotebookNode, solution: NotebookNode) -> NotebookNode:
-    return insert_after(solution, "tk_conv_output_size", "import sys\nsys.exit()")
-
-
-def os_exit(_: NotebookNode, solution: NotebookNode) -> NotebookNode:
-    return insert_after(solution, "q2_same_padding", "import os\nos._exit(0)")
-
-
-def keyboard_interrupt(_: NotebookNode, solution: NotebookNode) -> NotebookNode:
-    return insert_after(solution, "tk_conv_output_size", "raise KeyboardInterrupt")
-
-
-def sigint_ignored_loop(_: NotebookNode, solution: NotebookNode) -> NotebookNode:
-    return insert_after(solution, "tk_conv_output_size", (
+def disruptions(_: NotebookNode, solution: NotebookNode) -> NotebookNode:
+    """The solution with cells of their own that call sys.exit(), raise
+    KeyboardInterrupt, loop forever ignoring SIGINT, and kill the kernel (os._exit)."""
+    nb = insert_after(solution, "tk_conv_output_size", "import sys\nsys.exit()")
+    nb = insert_after(nb, "tk_counts", "raise KeyboardInterrupt")
+    nb = insert_after(nb, "tk_receptive_field", (
         "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"))
+    return insert_after(nb, "q2_same_padding", "import os\nos._exit(0)")
 
 
 def infinite_loop_in_answer(_: NotebookNode, solution: NotebookNode) -> NotebookNode:
-    return answer(solution, "tk_conv_output_size",
-                  "def conv_output_size(*args, **kwargs):\n    while True:\n        pass")
+    return answer(solution, "q2_same_padding",
+                  "def same_padding(*args, **kwargs):\n    while True:\n        pass")
 
 
 def memory_bomb(_: NotebookNode, solution: NotebookNode) -> NotebookNode:
@@ -164,8 +157,8 @@ def probe(stub: NotebookNode, secrets: dict[str, str]) -> NotebookNode:
 CORPUS: dict[str, Callable[[NotebookNode, NotebookNode], NotebookNode]] = {
     f.__name__.replace("_", "-"): f for f in [
         edited_test, deleted_test, duplicated_and_reordered, changed_metadata,
-        redefined_builtins, patched_allclose, replaced_reference, sys_exit, os_exit,
-        keyboard_interrupt, sigint_ignored_loop, infinite_loop_in_answer, memory_bomb,
+        redefined_builtins, patched_allclose, replaced_reference, disruptions,
+        infinite_loop_in_answer, memory_bomb,
         fork_bomb, huge_output, copied_stub, honest_solution,
     ]
 }

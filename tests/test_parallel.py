@@ -50,8 +50,9 @@ def graded(tmp_path_factory):
 
 
 def full_marks() -> float:
+    ids = set(autograded_ids(SLUG))
     return sum(c.metadata.nbgrader["points"] for c in read_source(SLUG).cells
-               if c.metadata.get("nbgrader", {}).get("grade_id") in autograded_ids(SLUG))
+               if c.metadata.get("nbgrader", {}).get("grade_id") in ids)
 
 
 def auto_scores(course: Course) -> dict[tuple[str, str], float | None]:
