@@ -21,6 +21,7 @@ from autograder.course import Course
 from autograder.grader import grade_submission
 from autograder.notebooks import read_source, write_notebook
 from autograder.parallel import autograde, hidden_paths, load_assignment
+from autograder.paths import REPO
 from autograder.sandbox import Limits
 
 pytestmark = pytest.mark.slow
@@ -42,7 +43,10 @@ def batch(tmp_path_factory):
         "read": [str(course.root / "gradebook.db"),
                  str(Path(__file__).resolve().parents[1] / "assignments" / SLUG / f"{SLUG}.md"),
                  str(course.root / "source" / SLUG / f"{SLUG}.ipynb")],
-        "write": [str(root / "written-by-student.txt"), "/tmp/written-by-student.txt"],
+        # /tmp inside the sandbox is a private, throw-away tmpfs: a write there may succeed
+        # but must not reach the host; the repository must refuse the write.
+        "write": [str(root / "written-by-student.txt"), "/tmp/written-by-student.txt",
+                  str(REPO / "written-by-student.txt")],
         "port": listener.getsockname()[1],
     }
     uploads = root / "uploads"
@@ -160,9 +164,10 @@ def test_can_a_submission_read_secrets_write_outside_or_reach_the_network(batch)
     nb = nbformat.reads(batch["results"]["probe"].notebook, as_version=4)
     text = json.dumps([c.get("outputs", []) for c in nb.cells])
     assert "done probing" in text, "the probe did not run"
-    assert "LEAK" not in text and "WROTE" not in text and "NET open" not in text, text[:2000]
+    assert "LEAK" not in text and "NET open" not in text, text[:2000]
+    assert f"WROTE {REPO}" not in text
     for path in batch["secrets"]["write"]:
-        assert not Path(path).exists()
+        assert not Path(path).exists(), f"{path} was written on the host"
 
 
 def test_do_returned_notebooks_keep_hidden_tests_back(batch):
