@@ -224,7 +224,7 @@ def chosen_cell(cell: NotebookNode, answers: dict[str, NotebookNode],
         out.source = given.source
     elif answer is None:
         notes.append(f"read-only cell {grade_id!r} was deleted: restored")
-    elif answer.source != stubs.get(grade_id, cell).source:
+    elif answer.source not in (stubs.get(grade_id, cell).source, cell.source):
         notes.append(f"read-only cell {grade_id!r} was edited: restored")
     if out.cell_type == "code":
         out.outputs, out.execution_count = [], None
