@@ -67,10 +67,24 @@ def cmd_autograde(args: argparse.Namespace) -> int:
         if not students:
             return 1
     started = time.perf_counter()
-    log = course.autograde(args.slug, students)
+    if args.stock:
+        log = course.autograde(args.slug, students)
+        if args.verbose:
+            print(log)
+    else:
+        from autograder.parallel import autograde, set_due_date
+        from autograder.sandbox import Limits
+
+        if args.due:
+            set_due_date(course, args.slug, args.due)
+        limits = Limits(cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                        memory_mb=args.memory_mb)
+        results = autograde(course, args.slug, students, workers=args.workers,
+                            dask_address=args.dask, limits=limits)
+        for result in results:
+            if args.verbose or result.events or result.error:
+                print(result.report())
     seconds = time.perf_counter() - started
-    if args.verbose:
-        print(log)
     rows = read_grades(course.root / "gradebook.db", args.slug)
     graded = [r for r in rows if students is None or r.student_id in students]
     print(format_table(graded))
@@ -152,6 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
                            "<student_id>.ipynb files, a Moodle or Canvas download")
             p.add_argument("--roster", help="CSV mapping LMS ids or names to student_id")
             p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
+            p.add_argument("--notebook-timeout", type=int, default=600,
+                           help="seconds per notebook (later cells score 0)")
+            p.add_argument("--memory-mb", type=int, default=6144,
+                           help="address-space limit of a student's kernel (MB)")
+            p.add_argument("--workers", type=int, default=None,
+                           help="notebooks graded at once (default: number of cores)")
+            p.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
+                           help="grade on a dask.distributed cluster instead of local processes")
+            p.add_argument("--due", metavar="'YYYY-MM-DD HH:MM:SS UTC'",
+                           help="due date; late submissions lose 5 %% per day, 0 after 7 days")
+            p.add_argument("--stock", action="store_true",
+                           help="plain sequential `nbgrader autograde` (no sandbox)")
             p.add_argument("--verbose", action="store_true", help="print nbgrader's log")
         if name == "grades":
             p.add_argument("--csv", help="write grades to this CSV file")

@@ -56,6 +56,10 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.ForceProfile.profile = {profile!r}
+# Late submissions: {late_percent:g} % of the score per started day, zero after {late_days} days.
+c.AssignLatePenalties.plugin_class = "autograder.late.PercentPerDay"
+c.PercentPerDay.percent_per_day = {late_percent!r}
+c.PercentPerDay.max_days = {late_days!r}
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
@@ -95,13 +99,16 @@ class Course:
     """An nbgrader course folder (default ``course/``; see :func:`autograder.paths.course_dir`)."""
 
     def __init__(self, root: Path | None = None, profile: str = GRADING_PROFILE,
-                 timeout: int = CELL_TIMEOUT_S) -> None:
+                 timeout: int = CELL_TIMEOUT_S, late_percent_per_day: float = 5.0,
+                 late_max_days: int = 7) -> None:
         self.root = (root or course_dir()).resolve()
         self.profile = profile
         self.timeout = timeout
+        self.late_percent_per_day, self.late_max_days = late_percent_per_day, late_max_days
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "nbgrader_config.py").write_text(
-            CONFIG_TEMPLATE.format(root=str(self.root), timeout=timeout, profile=profile)
+            CONFIG_TEMPLATE.format(root=str(self.root), timeout=timeout, profile=profile,
+                                   late_percent=late_percent_per_day, late_days=late_max_days)
         )
 
     # --- running nbgrader -------------------------------------------------------------
