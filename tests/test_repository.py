@@ -30,6 +30,7 @@ def test_are_no_notebooks_or_generated_files_committed():
 
 
 def test_is_the_python_code_ruff_clean():
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "dlcourse", "autograder",
-                           "tests", "scripts", "book/_ext"], cwd=REPO, capture_output=True, text=True)
+    paths = ["dlcourse", "autograder", "tests", "scripts", "book/_ext"]
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", *paths], cwd=REPO,
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
