@@ -10,7 +10,9 @@ from autograder.check import check
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("slug", SLUGS)
+# The check tool is the same for every assignment, so it runs on the lightest one; every
+# assignment's smoke execution and grading are covered by test_execute and test_grading.
+@pytest.mark.parametrize("slug", [s for s in SLUGS if s == "a02-conv-arithmetic"] or SLUGS[:1])
 def test_does_check_pass_the_solution_and_fail_the_stub(graded_course, slug, tmp_path, capsys):
     release = graded_course.release[slug]
     solution = graded_course.course.root / "source" / slug / f"{slug}.ipynb"
