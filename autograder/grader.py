@@ -39,11 +39,10 @@ from nbformat import NotebookNode
 from nbgrader.utils import determine_grade
 
 from autograder.notebooks import (
-    HIDDEN_MARKERS,
     force_profile,
+    hide_hidden_tests,
     is_autograded_test,
     nbgrader_meta,
-    strip_lines_between,
 )
 from autograder.sandbox import Limits, SandboxedKernelManager, kernel_environment, sandbox_uid
 
@@ -438,13 +437,5 @@ def without_hidden_tests(nb: NotebookNode) -> NotebookNode:
     """A copy safe to hand back: hidden-test code removed, their tracebacks reduced."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        if cell.cell_type != "code" or HIDDEN_MARKERS[0] not in cell.source:
-            continue
-        visible = strip_lines_between(cell.source, *HIDDEN_MARKERS, keep_inner=False)
-        cell.source = visible.rstrip() + "\n# (hidden tests ran here; their code is not shown)"
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                output["traceback"] = [f"{output.get('ename', 'Error')}: a test in this cell "
-                                       "failed (it may be a hidden test; its code is not shown)."]
-                output["evalue"] = ""
+        hide_hidden_tests(cell)
     return nb

@@ -109,6 +109,24 @@ def strip_lines_between(source: str, begin: str, end: str, keep_inner: bool) -> 
     return "\n".join(out)
 
 
+def hide_hidden_tests(cell: NotebookNode) -> NotebookNode:
+    """Keep a test cell's hidden tests on the instructor's side (in place): remove the
+    hidden-test region from its source and reduce an error's traceback to one line that
+    names the error. What feedback and returned notebooks show students."""
+    if cell.cell_type != "code" or HIDDEN_MARKERS[0] not in cell.source:
+        return cell
+    visible = strip_lines_between(cell.source, *HIDDEN_MARKERS, keep_inner=False)
+    cell.source = visible.rstrip() + "\n# (hidden tests ran here; their code is not shown)"
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            output["traceback"] = [
+                f"{output.get('ename', 'Error')}: a test in this cell failed "
+                "(it may be a hidden test; its code is not shown)."
+            ]
+            output["evalue"] = ""
+    return cell
+
+
 def hidden_test_lines(nb: NotebookNode, min_length: int = 12) -> list[str]:
     """The lines of every hidden-test region, for leak checks (short lines are too common)."""
     lines = []

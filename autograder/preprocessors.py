@@ -5,7 +5,7 @@ from __future__ import annotations
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode
 
-from autograder.notebooks import HIDDEN_MARKERS, strip_lines_between
+from autograder.notebooks import hide_hidden_tests
 
 
 class ForceProfile(Preprocessor):
@@ -49,22 +49,10 @@ class HideHiddenTests(Preprocessor):
     """Keep hidden tests on the instructor's side of feedback.
 
     nbgrader's feedback shows the autograded notebook, whose test cells hold the hidden
-    tests and whose error outputs quote them. This removes hidden-test regions from the
-    source and replaces the traceback of such a cell with one line naming the error.
+    tests and whose error outputs quote them: see :func:`autograder.notebooks.hide_hidden_tests`.
     """
 
     enabled = Bool(True)
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code" or HIDDEN_MARKERS[0] not in cell.source:
-            return cell, resources
-        visible = strip_lines_between(cell.source, *HIDDEN_MARKERS, keep_inner=False)
-        cell.source = visible.rstrip() + "\n# (hidden tests ran here; their code is not shown)"
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                output["traceback"] = [
-                    f"{output.get('ename', 'Error')}: a test in this cell failed "
-                    "(it may be a hidden test; its code is not shown)."
-                ]
-                output["evalue"] = ""
-        return cell, resources
+        return hide_hidden_tests(cell), resources
