@@ -842,16 +842,22 @@ def make_loaders(
     return train_loader, test_loader
 
 
-def describe_dataset(dataset: Dataset) -> str:
-    """One line for a run report: name, size, number of classes and where it came from.
-
-    Introduced in a02-conv-arithmetic.
-    """
+def _provenance(dataset: Dataset) -> tuple[Dataset, Sequence[str] | None, str]:
+    """The dataset under a Subset, its class names and where its data came from."""
     inner = dataset.dataset if isinstance(dataset, Subset) else dataset
     classes = getattr(dataset, "classes", None) or getattr(inner, "classes", None)
     source = getattr(inner, "data_source", "unknown source")
     if isinstance(dataset, Subset):
         source = f"subset of {len(inner)}; {source}"
+    return inner, classes, source
+
+
+def describe_dataset(dataset: Dataset) -> str:
+    """One line for a run report: name, size, number of classes and where it came from.
+
+    Introduced in a02-conv-arithmetic.
+    """
+    inner, classes, source = _provenance(dataset)
     text = f"{type(inner).__name__}: {len(dataset)} items"
     return text + (f", {len(classes)} classes" if classes else "") + f" ({source})"
 
@@ -923,11 +929,7 @@ def preload(dataset: Dataset, transform: Callable | None = None) -> TensorImages
         targets.append(int(target))
     if not images:
         raise ValueError("the dataset is empty")
-    inner = dataset.dataset if isinstance(dataset, Subset) else dataset
-    classes = getattr(dataset, "classes", None) or getattr(inner, "classes", None)
-    source = getattr(inner, "data_source", "unknown source")
-    if isinstance(dataset, Subset):
-        source = f"subset of {len(inner)}; {source}"
+    _, classes, source = _provenance(dataset)
     return TensorImages(torch.stack(images), torch.tensor(targets), classes, transform, source)
 
 
