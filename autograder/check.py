@@ -14,9 +14,9 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbgrader.utils import compute_checksum, determine_grade
+from nbgrader.utils import compute_checksum
 
-from autograder.notebooks import force_profile, is_autograded_test, is_manual, question_of
+from autograder.notebooks import force_profile, is_manual, nbgrader_meta, question_of, score
 
 
 @dataclass
@@ -51,20 +51,17 @@ def edited_read_only_cells(nb: nbformat.NotebookNode) -> list[str]:
 
 
 def score_cells(nb: nbformat.NotebookNode) -> tuple[list[CellResult], list[str], list[str]]:
-    """Scores of the autograded cells, ids of manual cells, ids of edited read-only cells."""
+    """Scores of the autograded cells, ids of manual cells, ids of edited read-only cells
+    (scored like the autograder does, :func:`autograder.notebooks.score`)."""
     results, manual = [], []
-    edited = list(nb.metadata.get("edited_cells", []))
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if is_manual(cell):
-            manual.append(meta["grade_id"])
-        elif is_autograded_test(cell):
-            points, max_points = determine_grade(cell)
-            error = next((f"{o.ename}: {o.evalue}" for o in cell.get("outputs", [])
-                          if o.output_type == "error"), "")
-            results.append(CellResult(meta["grade_id"], question_of(meta["grade_id"]),
-                                      points or 0.0, max_points, error))
-    return results, manual, edited
+    by_hand = {nbgrader_meta(cell)["grade_id"] for cell in nb.cells if is_manual(cell)}
+    for outcome in score(nb):
+        if outcome.grade_id in by_hand:
+            manual.append(outcome.grade_id)
+        else:
+            results.append(CellResult(outcome.grade_id, question_of(outcome.grade_id),
+                                      outcome.points or 0.0, outcome.max_points, outcome.message))
+    return results, manual, list(nb.metadata.get("edited_cells", []))
 
 
 def report(results: list[CellResult], manual: list[str], edited: list[str]) -> str:

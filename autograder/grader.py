@@ -36,13 +36,14 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from nbgrader.utils import determine_grade
 
 from autograder.notebooks import (
+    CellOutcome,
     force_profile,
     hide_hidden_tests,
     is_autograded_test,
     nbgrader_meta,
+    score,
 )
 from autograder.sandbox import Limits, SandboxedKernelManager, kernel_environment, sandbox_uid
 
@@ -103,17 +104,6 @@ class Assignment:
     @property
     def notebook_name(self) -> str:
         return f"{self.slug}.ipynb"
-
-
-@dataclass
-class CellOutcome:
-    """One graded cell: its score and what happened when it ran."""
-
-    grade_id: str
-    points: float | None  # None: graded by hand
-    max_points: float
-    status: str  # passed, failed, timeout, kernel died, not run, manual
-    message: str = ""
 
 
 @dataclass
@@ -350,29 +340,6 @@ class Runner:
             self.events.append(f"notebook time limit ({self.limits.notebook_timeout:g} s) "
                                f"reached before {where}: later cells not run")
         cell.outputs = [failure_output("NotRun", "the notebook time limit was reached")]
-
-
-# --- 5. scores -------------------------------------------------------------------------------
-def score(nb: NotebookNode) -> list[CellOutcome]:
-    """nbgrader's rules: an autograded cell scores full points unless it has an error."""
-    outcomes = []
-    for cell in nb.cells:
-        meta = nbgrader_meta(cell)
-        if not meta.get("grade"):
-            continue
-        points, max_points = determine_grade(cell)
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if points is None:
-            status = "manual"
-        elif errors:
-            status = {"Timeout": "timeout", "KernelDied": "kernel died",
-                      "NotRun": "not run"}.get(errors[0].get("ename"), "failed")
-        else:
-            status = "passed"
-        message = f"{errors[0].get('ename')}: {str(errors[0].get('evalue'))[:200]}" \
-            if errors else ""
-        outcomes.append(CellOutcome(meta["grade_id"], points, float(max_points), status, message))
-    return outcomes
 
 
 def setup_cells(source: NotebookNode) -> list[str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
 import nbformat
 from nbformat import NotebookNode
+from nbgrader.utils import determine_grade
 
 from autograder.paths import source_path
 
@@ -193,3 +195,39 @@ def digest(*parts: bytes | str) -> str:
         h.update(part.encode() if isinstance(part, str) else part)
         h.update(b"\0")
     return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- scores
+
+
+@dataclass
+class CellOutcome:
+    """One graded cell: its score and what happened when it ran."""
+
+    grade_id: str
+    points: float | None  # None: graded by hand
+    max_points: float
+    status: str  # passed, failed, timeout, kernel died, not run, manual
+    message: str = ""
+
+
+def score(nb: NotebookNode) -> list[CellOutcome]:
+    """nbgrader's rules: an autograded cell scores full points unless it has an error."""
+    outcomes = []
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if not meta.get("grade"):
+            continue
+        points, max_points = determine_grade(cell)
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if points is None:
+            status = "manual"
+        elif errors:
+            status = {"Timeout": "timeout", "KernelDied": "kernel died",
+                      "NotRun": "not run"}.get(errors[0].get("ename"), "failed")
+        else:
+            status = "passed"
+        message = f"{errors[0].get('ename')}: {str(errors[0].get('evalue'))[:200]}" \
+            if errors else ""
+        outcomes.append(CellOutcome(meta["grade_id"], points, float(max_points), status, message))
+    return outcomes
