@@ -661,6 +661,38 @@ def load_breast_cancer(*, as_tensors: bool = True) -> TabularData:
     return load_tabular("breast_cancer", as_tensors=as_tensors)
 
 
+class TableSplit(NamedTuple):
+    """A stratified train/test split of a table, as float32 / int64 tensors."""
+
+    X_train: torch.Tensor
+    X_test: torch.Tensor
+    y_train: torch.Tensor
+    y_test: torch.Tensor
+
+
+def split_table(
+    data: TabularData, test_size: float, *, seed: int = 0, standardize: bool = True
+) -> TableSplit:
+    """Split ``data`` into stratified train and test parts (``test_size`` a fraction).
+
+    With ``standardize`` every feature is shifted and scaled to mean 0 and standard
+    deviation 1 *on the training part*; the test part gets the same shift and scale, so
+    nothing about the test set leaks into training. Introduced in a06-init-normalization.
+    """
+    from sklearn.model_selection import train_test_split
+
+    X, y = np.asarray(data.X, dtype=np.float32), np.asarray(data.y, dtype=np.int64)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=test_size, stratify=y, random_state=seed
+    )
+    if standardize:
+        mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+        std[std == 0] = 1.0
+        X_train, X_test = (X_train - mean) / std, (X_test - mean) / std
+    arrays = (X_train, X_test, y_train, y_test)
+    return TableSplit(*(torch.from_numpy(np.ascontiguousarray(a)) for a in arrays))
+
+
 # --------------------------------------------------------------------------- sample images
 
 

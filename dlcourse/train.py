@@ -397,6 +397,89 @@ def fit(
     return history
 
 
+Gradients = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+
+
+def _accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    return float((outputs.argmax(dim=1) == targets).float().mean())
+
+
+def train_full_batch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    num_epochs: int,
+    *,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    gradients: Gradients | None = None,
+    history: History | None = None,
+    progress: bool = True,
+) -> History:
+    """Train a classifier on a small table with one full-batch step per epoch.
+
+    ``data`` is ``(X_train, X_test, y_train, y_test)``, e.g. a
+    :class:`dlcourse.data.TableSplit`. Each epoch records the training loss and accuracy
+    of the weights before the step, takes one optimizer step, and evaluates the test set.
+    Without randomness in the step, two runs from the same weights give the same curves.
+
+    - ``loss_fn``: default cross-entropy on logits.
+    - ``gradients(X, y) -> (loss, {parameter name: gradient})`` replaces autograd: the
+      optimizer then steps with these gradients (e.g. a hand-written backward pass).
+    - ``history``: continue a run (after loading a checkpoint): epochs are numbered on from
+      ``len(history)`` up to ``num_epochs``, and the new epochs are appended to it.
+    - ``progress``: one bar over the epochs (with ``DLCOURSE_PROGRESS=lines``, ten lines).
+
+    The model is left in eval mode. Introduced in a06-init-normalization.
+    """
+    from tqdm.auto import tqdm
+
+    loss_fn = loss_fn or nn.functional.cross_entropy
+    X_train, X_test, y_train, y_test = data
+    history = history if history is not None else History()
+    parameters = dict(model.named_parameters())
+    start = len(history) + 1
+    lines = os.environ.get("DLCOURSE_PROGRESS") == "lines"
+    every = max(1, (num_epochs - start + 1) // 10)
+    bar = tqdm(range(start, num_epochs + 1), desc="epochs", disable=not progress or lines)
+    for epoch in bar:
+        started = time.perf_counter()
+        model.train()
+        optimizer.zero_grad()
+        if gradients is None:
+            outputs = model(X_train)
+            loss = loss_fn(outputs, y_train)
+            loss.backward()
+        else:
+            loss, grads = gradients(X_train, y_train)
+            with torch.no_grad():
+                outputs = model(X_train)
+            for name, parameter in parameters.items():
+                parameter.grad = grads[name].detach().clone()
+        train_accuracy = _accuracy(outputs.detach(), y_train)
+        optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            test_outputs = model(X_test)
+            test_loss = float(loss_fn(test_outputs, y_test))
+        history.epoch.append(epoch)
+        history.train_loss.append(loss.item())
+        history.train_accuracy.append(train_accuracy)
+        history.test_loss.append(test_loss)
+        history.test_accuracy.append(_accuracy(test_outputs, y_test))
+        history.val_loss.append(None)
+        history.val_accuracy.append(None)
+        history.lr.append(float(optimizer.param_groups[0]["lr"]))
+        history.seconds.append(time.perf_counter() - started)
+        if epoch % every == 0 or epoch == num_epochs:
+            bar.set_postfix(_summary(history), refresh=False)
+            if progress and lines:
+                summary = ", ".join(f"{k} {v}" for k, v in _summary(history).items())
+                print(f"epoch {epoch}/{num_epochs}: {summary}")
+    bar.close()
+    model.eval()
+    return history
+
+
 def _summary(history: History) -> dict[str, str]:
     """The last epoch's metrics for the progress bar."""
     values = {

@@ -303,3 +303,21 @@ def test_preload_keeps_images_and_labels():
     assert loaded.targets.tolist() == [0, 1, 0, 1, 1]
     assert torch.equal(loaded[2][0], images[2].float() / 255)
     assert loaded.with_transform(None)[2][0].dtype == torch.uint8
+
+
+def test_does_split_table_stratify_and_standardize_on_the_training_part():
+    from dlcourse.data import load_breast_cancer, split_table
+
+    data = load_breast_cancer()
+    split = split_table(data, 0.1, seed=0)
+    assert len(split.X_train) + len(split.X_test) == 569 and len(split.X_test) == 57
+    assert split.X_train.dtype == torch.float32 and split.y_train.dtype == torch.int64
+    assert torch.allclose(split.X_train.mean(0), torch.zeros(30), atol=1e-4)
+    assert torch.allclose(split.X_train.std(0, unbiased=False), torch.ones(30), atol=1e-3)
+    assert not torch.allclose(split.X_test.mean(0), torch.zeros(30), atol=1e-2)
+    share = float(data.y.float().mean())
+    assert abs(float(split.y_test.float().mean()) - share) < 0.02, "stratified"
+    again = split_table(data, 0.1, seed=0)
+    assert torch.equal(split.X_test, again.X_test), "the same seed gives the same split"
+    raw = split_table(data, 0.1, seed=0, standardize=False)
+    assert raw.X_train.max() > 100, "standardize=False keeps the raw features"

@@ -210,3 +210,56 @@ def test_channels_last_gives_the_same_training():
         losses.append(history.train_loss)
         assert model[0].weight.is_contiguous(memory_format=torch.channels_last) == channels_last
     assert np.allclose(losses[0], losses[1], rtol=1e-4)
+
+
+def test_does_full_batch_training_with_given_gradients_match_autograd():
+    from dlcourse.data import load_iris, split_table
+    from dlcourse.models import MLP
+    from dlcourse.train import train_full_batch
+
+    data = split_table(load_iris(), 0.2, seed=0)
+
+    def run(gradients_of=None, epochs=30, history=None, model=None):
+        if model is None:
+            torch.manual_seed(0)
+            model = MLP([4, 8, 3], nn.Tanh)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        gradients = gradients_of(model) if gradients_of else None
+        return model, train_full_batch(model, optimizer, data, epochs, gradients=gradients,
+                                       history=history, progress=False)
+
+    def autograd_gradients(model):
+        def gradients(X, y):
+            loss = nn.functional.cross_entropy(model(X), y)
+            names, params = zip(*model.named_parameters(), strict=True)
+            return loss, dict(zip(names, torch.autograd.grad(loss, params), strict=True))
+        return gradients
+
+    _, plain = run()
+    _, given = run(autograd_gradients)
+    assert len(plain) == 30 and plain.epoch[-1] == 30
+    assert plain.train_loss[-1] < plain.train_loss[0] and plain.test_accuracy[-1] > 0.7
+    assert np.allclose(plain.train_loss, given.train_loss, atol=1e-6)
+    assert plain.test_accuracy == given.test_accuracy
+
+    def zero_gradients(model):
+        def gradients(X, y):
+            return torch.tensor(0.0), {n: torch.zeros_like(p) for n, p in model.named_parameters()}
+        return gradients
+
+    _, frozen = run(zero_gradients, epochs=5)
+    assert len(set(frozen.test_loss)) == 1, "zero gradients leave the weights unchanged"
+
+
+def test_does_full_batch_training_continue_a_history():
+    from dlcourse.data import load_iris, split_table
+    from dlcourse.models import MLP
+    from dlcourse.train import train_full_batch
+
+    data = split_table(load_iris(), 0.2, seed=0)
+    torch.manual_seed(0)
+    model = MLP([4, 8, 3])
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    history = train_full_batch(model, optimizer, data, 10, progress=False)
+    history = train_full_batch(model, optimizer, data, 25, history=history, progress=False)
+    assert history.epoch == list(range(1, 26)) and len(history.test_loss) == 25
