@@ -2,7 +2,8 @@
 
 Notebooks import from here instead of repeating plumbing: profiles and run reports
 (:mod:`dlcourse.profiles`), data loaders (:mod:`dlcourse.data`), the training loop
-(:mod:`dlcourse.train`), plots (:mod:`dlcourse.plots`) and the pretrained network
+(:mod:`dlcourse.train`), small shared networks (:mod:`dlcourse.models`), plots
+(:mod:`dlcourse.plots`) and the pretrained network
 (:mod:`dlcourse.pretrained`). Importing the package has no side effects: it does not
 seed generators, touch the network or change warning filters; the submodules import
 their heavy libraries (torchvision, matplotlib, medmnist, ...) only when called.
