@@ -18,6 +18,20 @@ from autograder.notebooks import (
 )
 from autograder.paths import REPO, source_path
 
+# A written answer must not open with a prompt, and must follow one: a clause that starts
+# with one of these verbs ("Explain why ...", "**(b)** Compare ...") or a question mark.
+PROMPT_VERBS = {
+    "answer", "comment", "compare", "derive", "describe", "discuss", "explain", "give",
+    "justify", "prove", "report", "say", "state",
+}
+# part labels, removed before reading clauses: **(a)**, **a.**, **2)**, (b), (iii)
+PART_LABEL = re.compile(r"\*\*\s*\(?[a-z0-9]{1,3}[.)]\s*\*\*|\((?:[a-h]|i{1,3}|iv|vi{0,3})\)", re.I)
+# the first word of a sentence, of a clause after ':' or ';', of a paragraph or a list item
+CLAUSE_START = re.compile(
+    r"(?:^|[.!?:;]\s|\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s))"  # where a clause starts
+    r"\s*(?:(?:[-*+]|\d+[.)])\s+)?[*_(\[\"'`]*([A-Za-z]+)"  # list marker, markup, first word
+)
+
 
 def test_is_there_at_least_one_assignment():
     assert SLUGS, "no assignments/<slug>/<slug>.md found"
@@ -103,3 +117,64 @@ def test_does_the_leak_check_catch_solutions_and_hidden_tests(slug, tmp_path):
     source = write_notebook(read_source(slug), tmp_path / f"{slug}.ipynb")
     assert find_leaks([source], SLUGS, include_solutions=True)
     assert hidden_test_leaks([source], SLUGS)
+
+
+
+def is_written_answer(cell) -> bool:
+    """A markdown cell that nbgrader replaces as a whole by "YOUR ANSWER HERE" at release."""
+    return cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution", False)
+
+
+def is_prompt(text: str) -> bool:
+    """Does the text ask something: a question mark, or a clause that opens with a task verb?"""
+    text = PART_LABEL.sub(". ", text).replace("**", "")
+    words = {match.group(1).lower() for match in CLAUSE_START.finditer(text)}
+    return "?" in text or bool(words & PROMPT_VERBS)
+
+
+def without_headings(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+
+
+def is_plain_markdown(cell) -> bool:
+    return cell.cell_type == "markdown" and "nbgrader" not in cell.metadata
+
+
+MOVE_PROMPT = (
+    "put the prompt in a plain markdown cell (no nbgrader metadata) directly before the answer "
+    "cell: in the .md, above its `+++ {\"nbgrader\": ...}` line (after a markdown cell, open "
+    "the prompt's cell with a bare `+++` line). Release replaces the whole answer cell."
+)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_every_written_answer_come_after_its_question(slug):
+    """Release replaces a written-answer cell whole: a prompt inside it never reaches students."""
+    cells = read_source(slug).cells
+    problems = []
+    for index, cell in enumerate(cells):
+        if not is_written_answer(cell):
+            continue
+        where = f"{slug}: written answer {cell.metadata.nbgrader['grade_id']} (cell {index})"
+        first_paragraph = re.split(r"\n\s*\n", cell.source.strip(), maxsplit=1)[0]
+        if is_prompt(first_paragraph):
+            problems.append(f"{where} opens with a prompt ({first_paragraph[:70]!r}…): "
+                            f"students would never see it; {MOVE_PROMPT}")
+            continue
+        previous = cells[index - 1]
+        if previous.cell_type == "markdown":
+            if not (is_plain_markdown(previous) and is_prompt(without_headings(previous.source))):
+                problems.append(f"{where}: the markdown cell before it asks nothing (no '?', "
+                                f"no 'Explain/Compare/Derive…'); {MOVE_PROMPT}")
+            continue
+        # after a code cell: the prompt may sit higher up in the same question
+        section = []
+        for earlier in reversed(cells[:index]):
+            if is_plain_markdown(earlier):
+                section.append(earlier)
+            if earlier.cell_type == "markdown" and re.search(r"^## ", earlier.source, re.M):
+                break
+        if not any(is_prompt(without_headings(c.source)) for c in section):
+            problems.append(f"{where} follows a code cell, and no plain markdown cell between "
+                            f"its '## ' heading and it asks the question; {MOVE_PROMPT}")
+    assert not problems, "\n".join(problems)
