@@ -211,6 +211,9 @@ def chosen_cell(cell: NotebookNode, answers: dict[str, NotebookNode],
         if answer is None:
             notes.append(f"cell {grade_id!r} was deleted: graded as the release stub")
         out.source = given.source
+        stub_checksum = nbgrader_meta(stubs.get(grade_id, cell)).get("checksum")
+        if stub_checksum:  # as in nbgrader: an answer left as released scores 0 outright
+            out.metadata.nbgrader["checksum"] = stub_checksum
     elif answer is None:
         notes.append(f"read-only cell {grade_id!r} was deleted: restored")
     elif answer.source not in (stubs.get(grade_id, cell).source, cell.source):

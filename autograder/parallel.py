@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -60,40 +61,54 @@ def submissions(course: Course, slug: str, students: list[str] | None) -> list[s
     return [s for s in found if students is None or s in students]
 
 
-def run_pool(jobs: list[tuple[str, str]], assignment: Assignment, limits: Limits,
-             workers: int, scratch: str | None) -> Iterator[GradeResult]:
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade."""
+
+    student: str
+    text: str  # the submitted notebook, JSON
+    assignment: Assignment
+
+
+def failed_result(job: Job, err: Exception) -> GradeResult:
+    """What is recorded when the worker itself failed (not the student's code)."""
+    return GradeResult(job.student, job.assignment.slug, [], "",
+                       error=f"{type(err).__name__}: {err}")
+
+
+def run_pool(jobs: list[Job], limits: Limits, workers: int,
+             scratch: str | None) -> Iterator[GradeResult]:
     """Results in the order they finish, from a pool of ``workers`` processes."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(grade_submission, student, text, assignment, limits, scratch):
-                   student for student, text in jobs}
+        futures = {pool.submit(grade_submission, job.student, job.text, job.assignment, limits,
+                               scratch): job for job in jobs}
         for future in as_completed(futures):
             try:
                 yield future.result()
             except Exception as err:  # the worker itself failed: record, go on
-                yield GradeResult(futures[future], assignment.slug, [], "",
-                                  error=f"{type(err).__name__}: {err}")
+                yield failed_result(futures[future], err)
 
 
-def run_dask(jobs: list[tuple[str, str]], assignment: Assignment, limits: Limits,
-             address: str | object, scratch: str | None) -> Iterator[GradeResult]:
+def run_dask(jobs: list[Job], limits: Limits, address: str | object,
+             scratch: str | None) -> Iterator[GradeResult]:
     """Results from a dask.distributed scheduler (an address, or a ``Client``)."""
     from distributed import Client
     from distributed import as_completed as dask_completed
 
     client = address if isinstance(address, Client) else Client(address)
     try:
-        shared = client.scatter(assignment, broadcast=True)
-        futures = client.map(grade_submission, [s for s, _ in jobs], [t for _, t in jobs],
-                             assignment=shared, limits=limits, scratch_root=scratch, pure=False)
-        student_of = {future.key: student for future, (student, _) in zip(futures, jobs,
-                                                                          strict=True)}
+        assignments = {job.assignment.slug: job.assignment for job in jobs}
+        shared = {slug: client.scatter(a, broadcast=True) for slug, a in assignments.items()}
+        futures = client.map(grade_submission, [j.student for j in jobs], [j.text for j in jobs],
+                             [shared[j.assignment.slug] for j in jobs], limits=limits,
+                             scratch_root=scratch, pure=False)
+        job_of = {future.key: job for future, job in zip(futures, jobs, strict=True)}
         for future in dask_completed(futures):
             try:
                 yield future.result()
             except Exception as err:  # the worker itself failed: record, go on
-                yield GradeResult(student_of[future.key], assignment.slug, [], "",
-                                  error=f"{type(err).__name__}: {err}")
+                yield failed_result(job_of[future.key], err)
     finally:
         if client is not address:
             client.close()
@@ -104,26 +119,40 @@ def autograde(course: Course, slug: str, students: list[str] | None = None,
               limits: Limits | None = None, progress: bool = True,
               scratch: str | None = None) -> list[GradeResult]:
     """Grade the submissions of ``slug`` in parallel and record them; return the results."""
+    return autograde_assignments(course, [slug], students, workers, dask_address, limits,
+                                 progress, scratch)[slug]
+
+
+def autograde_assignments(course: Course, slugs: list[str], students: list[str] | None = None,
+                          workers: int | None = None,
+                          dask_address: str | object | None = None,
+                          limits: Limits | None = None, progress: bool = True,
+                          scratch: str | None = None) -> dict[str, list[GradeResult]]:
+    """Grade the submissions of several assignments in one pool (no worker idles while
+    another assignment's slowest notebook finishes) and record them; results by slug."""
     from tqdm.auto import tqdm
 
-    assignment = load_assignment(course, slug)
     limits = limits or Limits()
     limits = Limits(**{**limits.__dict__, "hide": limits.hide or hidden_paths(course)})
-    names = submissions(course, slug, students)
-    jobs = [(s, course.submission_path(slug, s).read_text()) for s in names]
+    jobs = []
+    for slug in slugs:
+        assignment = load_assignment(course, slug)
+        jobs += [Job(s, course.submission_path(slug, s).read_text(), assignment)
+                 for s in submissions(course, slug, students)]
     workers = workers or os.cpu_count() or 1
-    results = []
     if dask_address is not None:
-        stream = run_dask(jobs, assignment, limits, dask_address, scratch)
+        stream = run_dask(jobs, limits, dask_address, scratch)
     else:
-        stream = run_pool(jobs, assignment, limits, min(workers, max(1, len(jobs))), scratch)
-    with tqdm(total=len(jobs), desc=f"autograde {slug}", unit="nb", disable=not progress) as bar:
+        stream = run_pool(jobs, limits, min(workers, max(1, len(jobs))), scratch)
+    results: dict[str, list[GradeResult]] = {slug: [] for slug in slugs}
+    desc = f"autograde {slugs[0]}" if len(slugs) == 1 else f"autograde {len(slugs)} assignments"
+    with tqdm(total=len(jobs), desc=desc, unit="nb", disable=not progress) as bar:
         for result in stream:
             record(course, result)
-            results.append(result)
+            results[result.slug].append(result)
             bar.set_postfix_str(f"{result.student} {result.score:g}/{result.max_score:g}")
             bar.update()
-    return sorted(results, key=lambda r: r.student)
+    return {slug: sorted(found, key=lambda r: r.student) for slug, found in results.items()}
 
 
 # --- recording (coordinator only) ------------------------------------------------------------

@@ -16,6 +16,7 @@ from autograder.course import Course
 from autograder.execute import Outcome, execute_all
 from autograder.grades import StudentGrade, read_grades
 from autograder.notebooks import is_autograded_test, read_source, write_notebook
+from autograder.parallel import autograde_assignments
 from autograder.paths import assignment_slugs
 
 SLUGS = assignment_slugs()
@@ -64,11 +65,12 @@ def smoke_pages(tmp_path_factory) -> tuple[Path, list[Outcome]]:
 
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory) -> GradedCourse:
-    """Each assignment released, and three submissions autograded: the solution, the
-    unmodified release stub, and a half-done notebook."""
+    """Each assignment released, and three submissions of each autograded by the sandboxed
+    parallel grader (the default of `python -m autograder autograde`), all in one pool of
+    two workers: the solution, the unmodified release stub, and a half-done notebook."""
     root = tmp_path_factory.mktemp("course")
     course = Course(root / "course")
-    grades, releases = {}, {}
+    releases = {}
     for slug in SLUGS:
         release_path = course.release(slug)
         releases[slug] = release_path
@@ -80,6 +82,9 @@ def graded_course(tmp_path_factory) -> GradedCourse:
         write_notebook(partial, subs / "partial.ipynb")
         report = course.import_submissions(slug, subs)
         assert sorted(report.imported) == ["partial", "solution", "stub"], report.lines()
-        course.autograde(slug)
-        grades[slug] = {g.student_id: g for g in read_grades(course.root / "gradebook.db", slug)}
+    results = autograde_assignments(course, SLUGS, workers=2, progress=False)
+    failed = [f"{r.slug} {r.student}: {r.error}" for rs in results.values() for r in rs if r.error]
+    assert not failed, "grading itself failed:\n" + "\n".join(failed)
+    grades = {slug: {g.student_id: g for g in read_grades(course.root / "gradebook.db", slug)}
+              for slug in SLUGS}
     return GradedCourse(course, grades, releases)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nbformat
 import pytest
 from course_fixtures import SLUGS, autograded_ids
 
-from autograder.grades import plot_distribution, question_columns, summarise, write_csv
+from autograder import cli
+from autograder.grades import (
+    plot_distribution,
+    question_columns,
+    read_grades,
+    summarise,
+    write_csv,
+)
+from autograder.notebooks import read_source
 from autograder.site import find_leaks, hidden_test_leaks
 
 pytestmark = pytest.mark.slow
@@ -78,3 +88,42 @@ def test_does_the_summary_give_every_question_and_a_plot(graded_course, slug, tm
     assert table["total"]["min"] == 0, "the stub scores nothing"
     png = plot_distribution(rows, slug, tmp_path / "summary.png")
     assert png.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_the_formgrader_list_every_autograded_submission(graded_course, slug):
+    """The formgrader (where essays are graded by hand) reads what the parallel grader wrote."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    api = NbGraderAPI(coursedir=CourseDirectory(root=str(graded_course.course.root)))
+    listed = {s["student"]: s for s in api.get_submissions(slug)}
+    assert set(listed) == {"partial", "solution", "stub"}
+    for student, row in listed.items():
+        assert row["autograded"], f"{student}'s submission is not shown as autograded"
+        assert row["score"] == pytest.approx(graded_course.grades[slug][student].score)
+    assert listed["solution"]["needs_manual_grade"] == has_written_answers(slug)
+    assert not listed["stub"]["needs_manual_grade"], "unanswered essays score 0 outright"
+
+
+def has_written_answers(slug: str) -> bool:
+    return any(c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")
+               for c in read_source(slug).cells)
+
+
+def test_does_stock_nbgrader_grade_like_the_parallel_grader(graded_course, tmp_path):
+    """`autograde --stock` (plain nbgrader) and the sandboxed grader give every cell of the
+    solution and of the stub the same score."""
+    slug = "a02-conv-arithmetic"
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    for student in ("solution", "stub"):
+        handed_in = graded_course.course.submission_path(slug, student)
+        shutil.copy2(handed_in, uploads / f"{student}.ipynb")
+    root = tmp_path / "course"
+    assert cli.main(["autograde", slug, str(uploads), "--stock", "--course-dir", str(root)]) == 0
+    stock = {g.student_id: g for g in read_grades(root / "gradebook.db", slug)}
+    for student in ("solution", "stub"):
+        parallel = graded_course.grades[slug][student]
+        assert stock[student].cells == parallel.cells, student
+        assert stock[student].needs_manual_grade == parallel.needs_manual_grade, student
