@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import parse_utc
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 from autograder.course import Course
@@ -175,8 +177,11 @@ def record(course: Course, result: GradeResult) -> None:
             gb.find_student(student)
         except MissingEntry:
             gb.add_student(student)
-        gb.update_or_create_submission(slug, student,
-                                       timestamp=submission_time(course, slug, student))
+        with warnings.catch_warnings():
+            # nbgrader's own session handling warns on a first submission; nothing is lost
+            warnings.simplefilter("ignore", SAWarning)
+            gb.update_or_create_submission(slug, student,
+                                           timestamp=submission_time(course, slug, student))
         for cell in result.cells:
             grade = gb.find_grade(cell.grade_id, slug, slug, student)
             grade.auto_score = cell.points
