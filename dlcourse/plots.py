@@ -196,3 +196,62 @@ def plot_confusion_matrix(
     ax.set_title(title or default)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def _resize_map(heatmap: Any, shape: tuple[int, int]) -> np.ndarray:
+    """A 2-D map as an array of ``shape``, bilinearly resized, scaled to [0, 1]."""
+    tensor = torch.as_tensor(np.asarray(heatmap, dtype=np.float32))
+    if tensor.ndim != 2:
+        raise ValueError(f"a heat map must be 2-D (h, w), got shape {tuple(tensor.shape)}")
+    resized = torch.nn.functional.interpolate(
+        tensor[None, None], size=shape, mode="bilinear", align_corners=False
+    )[0, 0].numpy()
+    low, high = float(resized.min()), float(resized.max())
+    return (resized - low) / (high - low) if high > low else np.zeros_like(resized)
+
+
+def overlay_heatmaps(
+    images: Any,
+    heatmaps: Any,
+    captions: Sequence[str] | None = None,
+    *,
+    ncols: int = 5,
+    title: str = "Heat maps",
+    alpha: float = 0.5,
+    cmap: str = "jet",
+) -> Figure:
+    """Each image with its heat map laid over it (e.g. Grad-CAM), one panel per image.
+
+    ``images``: a batch (N, C, H, W) or (N, H, W), or a list of tensors, arrays or PIL
+    images (shown as :func:`show_image_grid` shows them). ``heatmaps``: one 2-D map per
+    image, of any size: each is resized to its image bilinearly and scaled to [0, 1] for
+    display (so only where a map is high matters, not its units). ``captions`` go above
+    the panels. Introduced in a09-explainability-robustness.
+    """
+    import matplotlib.pyplot as plt
+
+    images, heatmaps = list(images), list(heatmaps)
+    if len(images) != len(heatmaps):
+        raise ValueError(f"{len(images)} images but {len(heatmaps)} heat maps")
+    if not images:
+        raise ValueError("no images to show")
+    if captions is not None and len(captions) != len(images):
+        raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    n = len(images)
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.0 * ncols, 2.2 * nrows + 0.5),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        picture = _to_numpy_image(images[i])
+        ax.imshow(picture, cmap="gray", vmin=0.0, vmax=1.0)
+        ax.imshow(_resize_map(heatmaps[i], picture.shape[:2]), cmap=cmap, alpha=alpha,
+                  vmin=0.0, vmax=1.0)
+        if captions is not None:
+            ax.set_title(captions[i], fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -83,3 +83,17 @@ def test_does_the_confusion_matrix_count_and_normalise_by_row():
     )
     rows = normalised.axes[0].images[0].get_array()
     assert np.allclose(rows.sum(axis=1), 1.0) and "share" in normalised.axes[0].get_title()
+
+
+def test_does_overlay_heatmaps_resize_each_map_onto_its_image():
+    images = torch.rand(3, 1, 28, 28)
+    maps = torch.zeros(3, 7, 7)
+    maps[:, 0, 0] = 1.0  # hot in the top-left corner
+    fig = plots.overlay_heatmaps(images, maps, ["a", "b", "c"], ncols=2, title="Grad-CAM")
+    assert fig.get_suptitle() == "Grad-CAM"
+    shown = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in shown] == ["a", "b", "c"]
+    overlay = shown[0].images[1].get_array()
+    assert overlay.shape == (28, 28) and overlay[0, 0] == 1.0 and overlay[-1, -1] == 0.0
+    with pytest.raises(ValueError, match="2 heat maps"):
+        plots.overlay_heatmaps(images, maps[:2])
