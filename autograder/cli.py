@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="book", choices=["smoke", "book", "full"])
     p.add_argument("--out", default=str(SOLUTIONS), help="output folder (default solutions/)")
     p.add_argument("--force", action="store_true", help="run even when the page is current")
-    p.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: cores)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="notebooks at once (default: cores for smoke, 1 for book and full)")
     p.set_defaults(func=cmd_execute)
 
     p = sub.add_parser("site", help="publish student notebooks and build the HTML site")

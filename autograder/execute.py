@@ -162,9 +162,13 @@ def page_note(slug: str, profile: str, seconds: float, stamp: str) -> str:
 
 def execute_all(slugs: list[str], profile: str, out_dir: Path = SOLUTIONS, force: bool = False,
                 jobs: int | None = None) -> list[Outcome]:
-    """Execute several assignments, in parallel across notebooks where cores allow."""
+    """Execute several assignments. ``smoke`` runs notebooks in parallel (one per core);
+    ``book`` and ``full`` run one notebook at a time with every core by default, the setting
+    their pages' numbers were measured in (thread counts change floating-point results and
+    timings, and a page's claims are asserted against them)."""
     cores = os.cpu_count() or 1
-    jobs = max(1, min(jobs or cores, len(slugs), cores))
+    default_jobs = cores if profile == "smoke" else 1
+    jobs = max(1, min(jobs or default_jobs, len(slugs), cores))
     threads = max(1, cores // jobs)
     if jobs == 1:
         return [execute(s, profile, out_dir, force, threads) for s in slugs]
