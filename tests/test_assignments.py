@@ -12,6 +12,7 @@ from course_fixtures import SLUGS
 
 from autograder.notebooks import (
     graded_cells,
+    nbgrader_meta,
     parameters_cell,
     question_of,
     read_source,
@@ -119,10 +120,9 @@ def test_does_the_leak_check_catch_solutions_and_hidden_tests(slug, tmp_path):
     assert hidden_test_leaks([source], SLUGS)
 
 
-
 def is_written_answer(cell) -> bool:
     """A markdown cell that nbgrader replaces as a whole by "YOUR ANSWER HERE" at release."""
-    return cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution", False)
+    return cell.cell_type == "markdown" and bool(nbgrader_meta(cell).get("solution"))
 
 
 def is_prompt(text: str) -> bool:
@@ -137,7 +137,7 @@ def without_headings(text: str) -> str:
 
 
 def is_plain_markdown(cell) -> bool:
-    return cell.cell_type == "markdown" and "nbgrader" not in cell.metadata
+    return cell.cell_type == "markdown" and not nbgrader_meta(cell)
 
 
 MOVE_PROMPT = (

@@ -16,7 +16,7 @@ from autograder.grades import (
     summarise,
     write_csv,
 )
-from autograder.notebooks import read_source
+from autograder.notebooks import is_graded, read_source
 from autograder.site import find_leaks, hidden_test_leaks
 
 pytestmark = pytest.mark.slow
@@ -107,8 +107,7 @@ def test_does_the_formgrader_list_every_autograded_submission(graded_course, slu
 
 
 def has_written_answers(slug: str) -> bool:
-    return any(c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade")
-               for c in read_source(slug).cells)
+    return any(c.cell_type == "markdown" and is_graded(c) for c in read_source(slug).cells)
 
 
 def test_does_stock_nbgrader_grade_like_the_parallel_grader(graded_course, tmp_path):
