@@ -1,6 +1,6 @@
 """``python -m autograder`` (console script ``dlcourse-grade``): the course's command line.
 
-Instructor: execute, site, release, autograde, feedback, grades.  Student: check.
+Instructor: execute, reproduce, site, release, autograde, feedback, grades.  Student: check.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ def cmd_execute(args: argparse.Namespace) -> int:
 
     slugs = args.slugs or assignment_slugs()
     started = time.perf_counter()
-    outcomes = execute_all(slugs, args.profile, Path(args.out), args.force, args.jobs)
+    outcomes = execute_all(slugs, args.profile, Path(args.out), args.force, args.jobs,
+                           seed=args.seed, dask_address=args.dask)
     for o in outcomes:
         print(f"{o.slug}: {o.status}" + (f" in {o.seconds:.1f} s" if o.seconds else ""))
         if o.message:
@@ -27,6 +28,45 @@ def cmd_execute(args: argparse.Namespace) -> int:
     print(f"{len(outcomes)} notebook(s), profile {args.profile!r}, "
           f"{time.perf_counter() - started:.1f} s")
     return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from autograder.reproduce import reproduce
+
+    failed = False
+    for slug in args.slugs or assignment_slugs():
+        started = time.perf_counter()
+        differences, errors = reproduce(slug, args.profile, args.threads, args.seed)
+        seconds = time.perf_counter() - started
+        if errors:
+            print(f"{slug}: could not compare: {'; '.join(errors)}")
+        elif differences:
+            print(f"{slug}: {len(differences)} output(s) differ between two runs "
+                  f"({seconds:.0f} s):")
+            for difference in differences:
+                print(difference)
+        else:
+            print(f"{slug}: identical outputs in two runs, timings aside ({seconds:.0f} s)")
+        failed = failed or bool(errors or differences)
+    return 1 if failed else 0
+
+
+def cmd_spread(args: argparse.Namespace) -> int:
+    from autograder.spread import default_configs, format_report, measure
+
+    configs = default_configs(args.seeds, args.threads, args.avx2)
+    reports, stopped = [], False
+    for slug in args.slugs or assignment_slugs():
+        claims, errors = measure(slug, configs, args.profile, args.jobs)
+        reports.append(format_report(slug, claims, configs))
+        reports += [f"- run {name} STOPPED: {error}" for name, error in errors.items()]
+        stopped = stopped or bool(errors)
+    text = "\n\n".join(reports)
+    print(text)
+    if args.report:
+        Path(args.report).write_text(text + "\n")
+        print(f"wrote {args.report}")
+    return 1 if stopped else 0
 
 
 def cmd_site(args: argparse.Namespace) -> int:
@@ -146,7 +186,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="run even when the page is current")
     p.add_argument("--jobs", type=int, default=None,
                    help="notebooks at once (default: cores for smoke, 1 for book and full)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="the notebooks' SEED parameter (default: their own, 0)")
+    p.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
+                   help="run each notebook on a worker of a dask.distributed cluster "
+                   "(every worker needs a checkout of the same commit)")
     p.set_defaults(func=cmd_execute)
+
+    p = sub.add_parser("reproduce", help="execute notebooks twice and list every output "
+                       "that differs (timings aside)")
+    p.add_argument("slugs", nargs="*", help="assignments (default: all)")
+    p.add_argument("--profile", default="smoke", choices=["smoke", "book", "full"])
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads of each run (default: every core)")
+    p.add_argument("--seed", type=int, default=None, help="the notebooks' SEED parameter")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("spread", help="run the book profile over seeds and thread counts, "
+                       "recording (not raising) its assertions, and report their spread")
+    p.add_argument("slugs", nargs="*", help="assignments (default: all)")
+    p.add_argument("--profile", default="book", choices=["smoke", "book", "full"])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--avx2", action="store_true",
+                   help="also run each seed with one thread and an older CPU's kernels")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once")
+    p.add_argument("--report", help="also write the Markdown report to this file")
+    p.set_defaults(func=cmd_spread)
 
     p = sub.add_parser("site", help="publish student notebooks and build the HTML site")
     p.set_defaults(func=cmd_site)

@@ -70,13 +70,23 @@ def is_current(page: Path, key: str) -> bool:
 
 
 def execute(slug: str, profile: str, out_dir: Path = SOLUTIONS, force: bool = False,
-            threads: int | None = None) -> Outcome:
-    """Execute one assignment unless its page is current; never raises for a failing cell."""
+            threads: int | None = None, seed: int | None = None) -> Outcome:
+    """Execute one assignment unless its page is current; never raises for a failing cell.
+
+    ``seed`` overrides the notebook's ``SEED`` parameter (default: the notebook's own, 0);
+    ``threads`` sets the kernel's CPU threads (default: every core).
+    """
     page = out_dir / f"{slug}.ipynb"
-    key = fingerprint(slug, profile)
+    parameters: dict[str, object] = {"PROFILE": profile}
+    if seed is not None:
+        parameters["SEED"] = seed
+    key = fingerprint(slug, profile) if seed is None else fingerprint(slug, f"{profile}/{seed}")
     if not force and is_current(page, key):
         return Outcome(slug, "cached")
-    kernel_env = {"DLCOURSE_PROGRESS": "lines"}  # a static page shows one line per epoch
+    kernel_env = {
+        "DLCOURSE_PROGRESS": "lines",  # a static page shows one line per epoch
+        "PYTHONHASHSEED": "0",  # the same set and str-hash order in every run
+    }
     if threads:
         kernel_env["OMP_NUM_THREADS"] = str(threads)
     with tempfile.TemporaryDirectory() as tmp, environment(kernel_env):
@@ -85,7 +95,7 @@ def execute(slug: str, profile: str, out_dir: Path = SOLUTIONS, force: bool = Fa
         started = time.perf_counter()
         try:
             papermill.execute_notebook(
-                str(source), str(executed), parameters={"PROFILE": profile},
+                str(source), str(executed), parameters=parameters,
                 kernel_name="python3", cwd=str(paths.ASSIGNMENTS / slug), progress_bar=False,
                 execution_timeout=CELL_TIMEOUT_S,
             )
@@ -161,17 +171,72 @@ def page_note(slug: str, profile: str, seconds: float, stamp: str) -> str:
 
 
 def execute_all(slugs: list[str], profile: str, out_dir: Path = SOLUTIONS, force: bool = False,
-                jobs: int | None = None) -> list[Outcome]:
+                jobs: int | None = None, seed: int | None = None,
+                dask_address: str | object | None = None,
+                threads: int | None = None) -> list[Outcome]:
     """Execute several assignments. ``smoke`` runs notebooks in parallel (one per core);
     ``book`` and ``full`` run one notebook at a time with every core by default, the setting
     their pages' numbers were measured in (thread counts change floating-point results and
-    timings, and a page's claims are asserted against them)."""
+    timings). ``jobs`` overrides it, with the cores shared out among the notebooks.
+    ``dask_address`` (an address or a ``distributed.Client``) runs each notebook on a
+    worker of a dask cluster instead, e.g. the ``full`` profile on GPU machines.
+    ``threads`` fixes each notebook's CPU threads (default: the cores shared out)."""
+    if dask_address is not None:
+        return execute_on_dask(slugs, profile, out_dir, force, seed, dask_address, threads)
     cores = os.cpu_count() or 1
     default_jobs = cores if profile == "smoke" else 1
     jobs = max(1, min(jobs or default_jobs, len(slugs), cores))
-    threads = max(1, cores // jobs)
+    threads = threads or max(1, cores // jobs)
     if jobs == 1:
-        return [execute(s, profile, out_dir, force, threads) for s in slugs]
+        return [execute(s, profile, out_dir, force, threads, seed) for s in slugs]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(execute, s, profile, out_dir, force, threads) for s in slugs]
+        futures = [pool.submit(execute, s, profile, out_dir, force, threads, seed) for s in slugs]
         return [f.result() for f in futures]
+
+
+def execute_elsewhere(slug: str, profile: str, seed: int | None, expected_key: str,
+                      threads: int | None = None) -> tuple[Outcome, str | None]:
+    """Run on a dask worker: execute into a scratch folder and return the page's text.
+
+    The worker needs a checkout of the same course (assignments and helper package); the
+    fingerprint it computes must equal the caller's, else nothing runs."""
+    key = fingerprint(slug, profile if seed is None else f"{profile}/{seed}")
+    if key != expected_key:
+        return Outcome(slug, "failed", message=(
+            f"the worker's copy of the course differs from the caller's ({paths.REPO}): "
+            "install the same commit on every worker")), None
+    with tempfile.TemporaryDirectory() as tmp:
+        outcome = execute(slug, profile, Path(tmp), force=True, threads=threads, seed=seed)
+        page = Path(tmp) / f"{slug}.ipynb"
+        if outcome.status == "failed":
+            page = Path(tmp) / f"{slug}.failed.ipynb"
+        return outcome, page.read_text() if page.is_file() else None
+
+
+def execute_on_dask(slugs: list[str], profile: str, out_dir: Path, force: bool,
+                    seed: int | None, address: str | object,
+                    threads: int | None = None) -> list[Outcome]:
+    """Every notebook that is not current, each on a worker of a dask cluster at once."""
+    from distributed import Client
+
+    keys = {s: fingerprint(s, profile if seed is None else f"{profile}/{seed}") for s in slugs}
+    todo = [s for s in slugs if force or not is_current(out_dir / f"{s}.ipynb", keys[s])]
+    outcomes = {s: Outcome(s, "cached") for s in slugs if s not in todo}
+    client = address if isinstance(address, Client) else Client(address)
+    try:
+        n = len(todo)
+        futures = client.map(execute_elsewhere, todo, [profile] * n, [seed] * n,
+                             [keys[s] for s in todo], [threads] * n, pure=False)
+        for slug, future in zip(todo, futures, strict=True):
+            outcome, text = future.result()
+            if text is not None:
+                name = f"{slug}.failed.ipynb" if outcome.status == "failed" else f"{slug}.ipynb"
+                out_dir.mkdir(parents=True, exist_ok=True)
+                (out_dir / name).write_text(text)
+            if outcome.status == "executed":
+                (out_dir / f"{slug}.failed.ipynb").unlink(missing_ok=True)
+            outcomes[slug] = outcome
+    finally:
+        if client is not address:
+            client.close()
+    return [outcomes[s] for s in slugs]

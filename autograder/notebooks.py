@@ -89,9 +89,15 @@ def parameters_cell(nb: NotebookNode) -> NotebookNode:
     raise ValueError("The notebook has no cell tagged 'parameters' (see CONTRIBUTING.md).")
 
 
+def parameters_source(profile: str, seed: int = 0) -> str:
+    """The body of a parameters cell: the profile, and the seed every run starts from."""
+    return f'PROFILE = "{profile}"\nSEED = {seed}'
+
+
 def force_profile(nb: NotebookNode, profile: str) -> NotebookNode:
-    """Set ``PROFILE`` in the parameters cell, whatever the student left there."""
-    parameters_cell(nb).source = f'PROFILE = "{profile}"'
+    """Set ``PROFILE`` (and ``SEED = 0``) in the parameters cell, whatever the student left
+    there."""
+    parameters_cell(nb).source = parameters_source(profile)
     return nb
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Unicode
 
-from autograder.notebooks import hide_hidden_tests
+from autograder.notebooks import hide_hidden_tests, parameters_source
 
 
 class ForceProfile(Preprocessor):
-    """Set ``PROFILE`` in the parameters cell so a submission grades in seconds.
+    """Set ``PROFILE`` (and ``SEED = 0``) in the parameters cell so a submission grades in
+    seconds.
 
     Runs after nbgrader's OverwriteCells, which has already restored the locked cell.
     """
@@ -24,7 +25,7 @@ class ForceProfile(Preprocessor):
             tags = cell.metadata.get("tags", [])
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if cell.cell_type == "code" and ("parameters" in tags or grade_id == "parameters"):
-                cell.source = f'PROFILE = "{self.profile}"'
+                cell.source = parameters_source(self.profile)
         return nb, resources
 
 

@@ -13,7 +13,17 @@ Data: ``DLCOURSE_DATA`` names the data root (read only, e.g. the offline mirror)
 ``DLCOURSE_OFFLINE=1`` forbids downloads; see :mod:`dlcourse.data`.
 """
 
-from dlcourse.profiles import PROFILES, Run, check_profile, pick, seed_everything, start_run
+from dlcourse.profiles import (
+    PROFILES,
+    Run,
+    check_profile,
+    pick,
+    seed_everything,
+    seed_worker,
+    start_run,
+)
 
-__all__ = ["PROFILES", "Run", "check_profile", "pick", "seed_everything", "start_run"]
+__all__ = [
+    "PROFILES", "Run", "check_profile", "pick", "seed_everything", "seed_worker", "start_run",
+]
 __version__ = "0.1.0"

@@ -43,10 +43,35 @@ def pick(profile: str, *, smoke: T, book: T, full: T) -> T:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and PyTorch so a CPU run is reproducible."""
+    """Make what follows reproducible: the same seed and thread count give the same numbers.
+
+    Seeds Python's ``random``, NumPy's global generator and PyTorch (CPU and every GPU),
+    and makes PyTorch choose deterministic kernels (``torch.use_deterministic_algorithms``;
+    an operation that has none warns instead of failing, so a GPU run still completes).
+    DataLoader workers are seeded from torch's generator by :func:`seed_worker`. Called by
+    :func:`start_run`; call it again before each experiment that must start from the same
+    weights and batch order. Introduced in a02-conv-arithmetic.
+    """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    # cuBLAS needs this workspace setting to be deterministic; harmless on the CPU.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+
+
+def seed_worker(worker_id: int) -> None:
+    """``worker_init_fn`` of a DataLoader: seed ``random`` and NumPy in each worker process
+    from the seed torch gave that worker (itself drawn from the loader's generator)."""
+    worker_seed = torch.initial_seed() % 2**32
+    random.seed(worker_seed)
+    np.random.seed(worker_seed)
+
+
+def is_deterministic() -> bool:
+    """Are PyTorch's deterministic kernels switched on (by :func:`seed_everything`)?"""
+    return torch.are_deterministic_algorithms_enabled()
 
 
 def default_device() -> torch.device:
@@ -73,6 +98,7 @@ class Run:
             "torch": torch.__version__,
             "python": platform.python_version(),
             "cpu threads": torch.get_num_threads(),
+            "deterministic kernels": is_deterministic(),
             **self.facts,
         }
         width = max(len(k) for k in rows)

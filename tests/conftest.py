@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 # Session fixtures of the course pipeline (smoke-executed pages, a graded course).
-from course_fixtures import graded_course, smoke_pages  # noqa: F401
+from course_fixtures import graded_course, smoke_pages, smoke_pages_again  # noqa: F401
 
 # The mirror sits next to the repository: <workspace>/shared/datasets.
 DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "datasets"

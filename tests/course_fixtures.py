@@ -64,6 +64,16 @@ def smoke_pages(tmp_path_factory) -> tuple[Path, list[Outcome]]:
 
 
 @pytest.fixture(scope="session")
+def smoke_pages_again(tmp_path_factory, smoke_pages) -> Path:
+    """A second smoke execution of every assignment, as the first: same seed, same threads."""
+    out = tmp_path_factory.mktemp("solutions-again")
+    outcomes = execute_all(SLUGS, "smoke", out, force=True)
+    failed = [f"{o.slug}: {o.message}" for o in outcomes if o.status == "failed"]
+    assert not failed, "the second smoke execution failed:\n" + "\n".join(failed)
+    return out
+
+
+@pytest.fixture(scope="session")
 def graded_course(tmp_path_factory) -> GradedCourse:
     """Each assignment released, and three submissions of each autograded by the sandboxed
     parallel grader (the default of `python -m autograder autograde`), all in one pool of

@@ -52,9 +52,10 @@ def test_does_the_jupytext_round_trip_keep_nbgrader_metadata(slug, tmp_path):
 
 
 @pytest.mark.parametrize("slug", SLUGS)
-def test_is_the_parameters_cell_locked_and_set_to_book(slug):
+def test_is_the_parameters_cell_locked_and_set_to_book_and_seed_0(slug):
     cell = parameters_cell(read_source(slug))
-    assert cell.source.strip() == 'PROFILE = "book"'
+    code = [line.split("#")[0].strip() for line in cell.source.strip().splitlines()]
+    assert code == ['PROFILE = "book"', "SEED = 0"]
     meta = cell.metadata.get("nbgrader", {})
     assert meta.get("locked") and meta.get("grade_id") == "parameters" and not meta.get("grade")
 
@@ -178,3 +179,70 @@ def test_does_every_written_answer_come_after_its_question(slug):
             problems.append(f"{where} follows a code cell, and no plain markdown cell between "
                             f"its '## ' heading and it asks the question; {MOVE_PROMPT}")
     assert not problems, "\n".join(problems)
+
+
+BOOK_BLOCK = re.compile(r'^(\s*)if PROFILE == "book":')
+
+
+def book_assertions_without_spread(source: str) -> list[str]:
+    """Assert lines inside ``if PROFILE == "book":`` blocks that no ``# spread:`` comment
+    covers. A comment covers the assert on its own line, or the run of asserts (and their
+    continuation lines) right below a comment line that contains ``spread:``."""
+    missing, lines = [], source.splitlines()
+    index = 0
+    while index < len(lines):
+        match = BOOK_BLOCK.match(lines[index])
+        index += 1
+        if not match:
+            continue
+        outer, covered, statement_indent = len(match.group(1)), False, None
+        while index < len(lines):
+            line = lines[index]
+            stripped = line.strip()
+            indent = len(line) - len(line.lstrip())
+            if stripped and indent <= outer:
+                break  # the block ended
+            index += 1
+            if not stripped:
+                continue
+            statement_indent = statement_indent or indent
+            if indent > statement_indent:
+                continue  # a continuation line of the statement above
+            if stripped.startswith("#"):
+                covered = covered or "spread:" in stripped
+            elif stripped.startswith("assert"):
+                if not (covered or "spread:" in stripped):
+                    missing.append(stripped[:90])
+            else:
+                covered = False
+    return missing
+
+
+def test_does_the_spread_rule_see_a_missing_comment():
+    block = 'x = 1\nif PROFILE == "book":\n    # spread: 0.1-0.2 over seeds 0-2\n'
+    assert book_assertions_without_spread(block + "    assert x > 0\n    assert x < 2\n") == []
+    assert book_assertions_without_spread(
+        block + "    y = 2\n    assert y\n") == ["assert y"], "a statement ends the cover"
+    assert book_assertions_without_spread(
+        'if PROFILE == "book":\n    assert (x\n            > 0)  # spread: 1 always\n'
+    ) == ["assert (x"], "the comment sits on the assert's first line or above it"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_every_book_assertion_record_its_measured_spread(slug):
+    """A claim asserted under the book profile states the spread it was set from (seeds,
+    thread counts, another CPU's kernels) in a `# spread:` comment (CONTRIBUTING.md)."""
+    missing = [f"{slug} cell {cell.get('id')}: {line}"
+               for cell in read_source(slug).cells if cell.cell_type == "code"
+               for line in book_assertions_without_spread(cell.source)]
+    assert not missing, "book assertions without a `# spread:` comment:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_the_assignment_seed_every_generator_through_start_run(slug):
+    """`start_run(PROFILE, seed=SEED, ...)` seeds Python, NumPy and torch and switches on
+    deterministic kernels; its SEED comes from the parameters cell, so papermill can vary it."""
+    code = "\n".join(c.source for c in read_source(slug).cells if c.cell_type == "code")
+    assert re.search(r"\bstart_run\(\s*PROFILE,\s*seed=SEED\b", code), \
+        "call run = start_run(PROFILE, seed=SEED, ...) once, after the parameters cell"
+    assert "use_deterministic_algorithms(False" not in code
