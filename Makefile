@@ -16,11 +16,12 @@ DLCOURSE_DATA ?= $(MIRROR)
 endif
 export DLCOURSE_DATA
 
-.PHONY: venv book solutions site test test-fast lint release clean help
+.PHONY: venv book book-check solutions site test test-fast lint release clean help
 
 help:
 	@echo "make book      build the site (venv, install, execute notebooks with PROFILE=$(PROFILE), HTML)"
 	@echo "make test      the whole test suite (smoke execution, grading round trip, leaks, site)"
+	@echo "make book-check execute every book profile as another machine would (CI runs it)"
 	@echo "make solutions execute the assignments into solutions/ (cached)"
 	@echo "make lint      ruff on the packages and tests"
 	@echo "make clean     remove generated files (keeps .venv and course/)"
@@ -43,6 +44,13 @@ site: $(STAMP)
 book: $(STAMP)
 	$(BIN)/python -m autograder execute --profile $(PROFILE)
 	$(BIN)/python -m autograder site
+
+# Every assignment's book profile from cold, as on another machine: two notebooks at once
+# with one thread each, and an older CPU's kernels. Fails on any assertion of any page.
+BOOK_CHECK_OUT ?= $(abspath _build/book-check)
+book-check: $(STAMP)
+	ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m autograder execute \
+		--profile book --jobs 2 --force --out $(BOOK_CHECK_OUT)
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest

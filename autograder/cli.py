@@ -57,7 +57,8 @@ def cmd_spread(args: argparse.Namespace) -> int:
     configs = default_configs(args.seeds, args.threads, args.avx2)
     reports, stopped = [], False
     for slug in args.slugs or assignment_slugs():
-        claims, errors = measure(slug, configs, args.profile, args.jobs)
+        claims, errors = measure(slug, configs, args.profile, args.jobs,
+                                 Path(args.keep) if args.keep else None)
         reports.append(format_report(slug, claims, configs))
         reports += [f"- run {name} STOPPED: {error}" for name, error in errors.items()]
         stopped = stopped or bool(errors)
@@ -209,9 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--avx2", action="store_true",
-                   help="also run each seed with one thread and an older CPU's kernels")
+                   help="also run the first seed with one thread and an older CPU's kernels")
     p.add_argument("--jobs", type=int, default=1, help="runs at once")
     p.add_argument("--report", help="also write the Markdown report to this file")
+    p.add_argument("--keep", metavar="DIR", help="save every executed notebook in DIR")
     p.set_defaults(func=cmd_spread)
 
     p = sub.add_parser("site", help="publish student notebooks and build the HTML site")

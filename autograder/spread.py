@@ -1,8 +1,9 @@
 """How far do a page's claims move across seeds, thread counts and CPUs?
 
 ``python -m autograder spread a06-init-normalization --seeds 0 1 2 --threads 1 2`` runs
-the book profile once per seed and thread count (``--avx2`` adds runs with an older
-CPU's kernels, ``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2``). In these runs every
+the book profile once per seed and thread count (``--avx2`` adds a run of the first seed
+with one thread and an older CPU's kernels, ``ONEDNN_MAX_CPU_ISA=AVX2
+ATEN_CPU_CAPABILITY=avx2``). In these runs every
 ``assert`` inside an ``if PROFILE == "book":`` block is *recorded* instead of raised:
 whether it held, and the value of each side of its comparisons. The report lists, per
 assertion, in how many runs it held and the range of each measured value: the numbers a
@@ -63,8 +64,15 @@ def operands_of(test: ast.expr) -> list[ast.expr]:
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
         return operands_of(test.operand)
     if isinstance(test, ast.Compare):
-        return [e for e in [test.left, *test.comparators] if not isinstance(e, ast.Constant)]
+        return [e for e in [test.left, *test.comparators] if not is_constant(e)]
     return []
+
+
+def is_constant(expr: ast.expr) -> bool:
+    """A literal number, also a negative one (``-0.6`` is a unary minus on 0.6)."""
+    if isinstance(expr, ast.UnaryOp):
+        return is_constant(expr.operand)
+    return isinstance(expr, ast.Constant)
 
 
 class RecordBookAsserts(ast.NodeTransformer):
@@ -136,8 +144,10 @@ class Claim:
     values: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
 
 
-def run_config(slug: str, config: Config, profile: str = "book") -> tuple[list[dict], str]:
-    """Execute once with asserts recorded; the records, and an error message if it stopped."""
+def run_config(slug: str, config: Config, profile: str = "book",
+               keep: Path | None = None) -> tuple[list[dict], str]:
+    """Execute once with asserts recorded; the records, and an error message if it stopped.
+    With ``keep``, the executed notebook is saved there (for reading its outputs)."""
     nb, _ = record_book_asserts(read_source(slug))
     with tempfile.TemporaryDirectory() as tmp:
         claims = Path(tmp) / "claims.jsonl"
@@ -157,18 +167,23 @@ def run_config(slug: str, config: Config, profile: str = "book") -> tuple[list[d
                 error = f"cell {err.cell_index} raised {err.ename}: {err.evalue}"
         records = [json.loads(line) for line in claims.read_text().splitlines()] \
             if claims.exists() else []
+        executed = Path(tmp) / "out.ipynb"
+        if keep is not None and executed.exists():
+            keep.mkdir(parents=True, exist_ok=True)
+            name = f"{slug}-seed{config.seed}-t{config.threads}{'-avx2' if config.avx2 else ''}"
+            (keep / f"{name}.ipynb").write_bytes(executed.read_bytes())
     return records, error
 
 
-def measure(slug: str, configs: list[Config], profile: str = "book",
-            jobs: int = 1) -> tuple[dict[str, Claim], dict[str, str]]:
+def measure(slug: str, configs: list[Config], profile: str = "book", jobs: int = 1,
+            keep: Path | None = None) -> tuple[dict[str, Claim], dict[str, str]]:
     """Every claim over every config; and the configs whose run stopped, with the error."""
     from concurrent.futures import ProcessPoolExecutor
 
     claims: dict[str, Claim] = {}
     errors: dict[str, str] = {}
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {str(c): pool.submit(run_config, slug, c, profile) for c in configs}
+        futures = {str(c): pool.submit(run_config, slug, c, profile, keep) for c in configs}
         for name, future in futures.items():
             started = time.perf_counter()
             records, error = future.result()
@@ -206,7 +221,7 @@ def format_report(slug: str, claims: dict[str, Claim], configs: list[Config]) ->
 def default_configs(seeds: list[int], threads: list[int], avx2: bool) -> list[Config]:
     configs = [Config(s, t) for s in seeds for t in threads]
     if avx2:
-        configs += [Config(s, 1, avx2=True) for s in seeds]
+        configs.append(Config(seeds[0], 1, avx2=True))
     return configs
 
 

@@ -17,13 +17,14 @@ from dlcourse.profiles import (
     PROFILES,
     Run,
     check_profile,
+    glue,
     pick,
     seed_everything,
-    seed_worker,
     start_run,
 )
 
 __all__ = [
-    "PROFILES", "Run", "check_profile", "pick", "seed_everything", "seed_worker", "start_run",
+    "PROFILES", "Run", "check_profile", "glue", "pick", "seed_everything",
+    "start_run",
 ]
 __version__ = "0.1.0"

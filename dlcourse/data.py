@@ -854,13 +854,11 @@ def make_loaders(
     """``(train_loader, test_loader)``: the train loader shuffles, the test loader does not.
 
     With ``seed`` the shuffling has its own generator; without it, it follows torch's
-    global generator (seeded by ``start_run``). Worker processes (``num_workers > 0``) seed
-    ``random`` and NumPy with :func:`dlcourse.profiles.seed_worker`, so random augmentation
+    global generator (seeded by ``start_run``). Worker processes (``num_workers > 0``) get
+    seeds for torch, NumPy and ``random`` drawn from that generator, so random augmentation
     is the same run after run. ``test_loader`` is None without ``test``.
     Introduced in a02-conv-arithmetic.
     """
-    from dlcourse.profiles import seed_worker
-
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     train_loader = DataLoader(
         train,
@@ -869,13 +867,11 @@ def make_loaders(
         num_workers=num_workers,
         generator=generator,
         drop_last=drop_last,
-        worker_init_fn=seed_worker,
     )
     test_loader = None
     if test is not None:
         test_loader = DataLoader(
-            test, batch_size=test_batch_size or batch_size, shuffle=False,
-            num_workers=num_workers, worker_init_fn=seed_worker,
+            test, batch_size=test_batch_size or batch_size, shuffle=False, num_workers=num_workers
         )
     return train_loader, test_loader
 

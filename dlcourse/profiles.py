@@ -48,7 +48,8 @@ def seed_everything(seed: int) -> None:
     Seeds Python's ``random``, NumPy's global generator and PyTorch (CPU and every GPU),
     and makes PyTorch choose deterministic kernels (``torch.use_deterministic_algorithms``;
     an operation that has none warns instead of failing, so a GPU run still completes).
-    DataLoader workers are seeded from torch's generator by :func:`seed_worker`. Called by
+    DataLoader workers need nothing more: torch seeds ``random``, NumPy and torch in each
+    worker from the loader's generator, which this seeds. Called by
     :func:`start_run`; call it again before each experiment that must start from the same
     weights and batch order. Introduced in a02-conv-arithmetic.
     """
@@ -59,14 +60,6 @@ def seed_everything(seed: int) -> None:
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
-
-
-def seed_worker(worker_id: int) -> None:
-    """``worker_init_fn`` of a DataLoader: seed ``random`` and NumPy in each worker process
-    from the seed torch gave that worker (itself drawn from the loader's generator)."""
-    worker_seed = torch.initial_seed() % 2**32
-    random.seed(worker_seed)
-    np.random.seed(worker_seed)
 
 
 def is_deterministic() -> bool:
@@ -126,3 +119,18 @@ def start_run(profile: str, seed: int = 0, **facts: Any) -> Run:
     if os.environ.get("DLCOURSE_QUIET") != "1":
         print(run.describe())
     return run
+
+
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Make a number of this run quotable in the page's prose.
+
+    On the site, ``{glue:text}`name:.3f``` in a Markdown answer shows the value this run
+    computed (myst-nb's ``glue``), so the text cannot disagree with the output after a
+    re-run. Without myst-nb (a student's Jupyter) it does nothing. Returns None, so a
+    ``glue(...)`` on a cell's last line prints nothing. Introduced in a01-backprop-optimizers.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=display)
