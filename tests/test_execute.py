@@ -62,6 +62,7 @@ kernelspec: {{display_name: Python 3, language: python, name: python3}}
 :tags: [parameters]
 
 PROFILE = "book"
+SEED = 0
 ```
 
 ```{{code-cell}} ipython3

@@ -109,3 +109,18 @@ def test_does_execute_run_notebooks_on_a_dask_cluster(tmp_path, smoke_pages):
         local = nbformat.read(smoke_pages[0] / f"{slug}.ipynb", as_version=4)
         remote = nbformat.read(tmp_path / f"{slug}.ipynb", as_version=4)
         assert compare(local, remote) == [], f"{slug}: a dask worker's page differs"
+
+
+@pytest.mark.slow
+def test_does_the_reproduce_command_flag_an_unseeded_notebook(tiny_assignments, capsys):  # noqa: F811
+    """`python -m autograder reproduce`: exit 0 for a seeded notebook; for one that draws
+    from the clock, exit 1 and the differing output named."""
+    from autograder.cli import main
+
+    slug = tiny_assignments("import torch\ntorch.manual_seed(SEED)\nprint(torch.rand(2))")
+    assert main(["reproduce", slug, "--threads", "1"]) == 0
+    assert "identical outputs" in capsys.readouterr().out
+    tiny_assignments("import time\nprint('draw', time.time_ns() % 1000003)")
+    assert main(["reproduce", slug, "--threads", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "1 output(s) differ" in out and "-draw" in out and "+draw" in out
