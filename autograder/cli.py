@@ -58,7 +58,7 @@ def cmd_spread(args: argparse.Namespace) -> int:
     reports, stopped = [], False
     for slug in args.slugs or assignment_slugs():
         claims, errors = measure(slug, configs, args.profile, args.jobs,
-                                 Path(args.keep) if args.keep else None)
+                                 Path(args.keep) if args.keep else None, args.all_asserts)
         reports.append(format_report(slug, claims, configs))
         reports += [f"- run {name} STOPPED: {error}" for name, error in errors.items()]
         stopped = stopped or bool(errors)
@@ -214,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="runs at once")
     p.add_argument("--report", help="also write the Markdown report to this file")
     p.add_argument("--keep", metavar="DIR", help="save every executed notebook in DIR")
+    p.add_argument("--all-asserts", action="store_true",
+                   help="record every assert outside the autograder's tests and outside "
+                   "functions, not only the book profile's")
     p.set_defaults(func=cmd_spread)
 
     p = sub.add_parser("site", help="publish student notebooks and build the HTML site")

@@ -76,10 +76,17 @@ def is_constant(expr: ast.expr) -> bool:
 
 
 class RecordBookAsserts(ast.NodeTransformer):
-    """Replace each assert inside ``if PROFILE == "book":`` by a call to ``__claim__``."""
+    """Replace each assert inside ``if PROFILE == "book":`` by a call to ``__claim__``; with
+    ``everywhere``, every assert of the cell outside function and class bodies."""
 
-    def __init__(self, cell_id: str, source: str) -> None:
-        self.cell_id, self.source, self.depth = cell_id, source, 0
+    def __init__(self, cell_id: str, source: str, everywhere: bool = False) -> None:
+        self.cell_id, self.source, self.depth = cell_id, source, int(everywhere)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        return node  # an assert in a function is a contract of the code, not a claim
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+    visit_ClassDef = visit_FunctionDef
 
     def visit_If(self, node: ast.If) -> ast.AST:
         inside = is_book_test(node.test)
@@ -105,16 +112,26 @@ class RecordBookAsserts(ast.NodeTransformer):
         return ast.copy_location(ast.Expr(call), node)
 
 
-def record_book_asserts(nb: NotebookNode) -> tuple[NotebookNode, int]:
-    """The notebook with its book-profile asserts recorded, and how many were rewritten."""
+def record_book_asserts(nb: NotebookNode,
+                        everywhere: bool = False) -> tuple[NotebookNode, int]:
+    """The notebook with its book-profile asserts recorded, and how many were rewritten.
+    With ``everywhere``, the asserts of every cell but the autograder's tests are recorded
+    (to find, in one run per seed, every check that another seed breaks)."""
+    from autograder.notebooks import is_autograded_test
+
     count = 0
     for cell in nb.cells:
-        if cell.cell_type != "code" or 'PROFILE == "book"' not in cell.source:
+        if cell.cell_type != "code" or is_autograded_test(cell):
             continue
-        tree = ast.parse(cell.source)
+        if not (everywhere or 'PROFILE == "book"' in cell.source):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics: not a claim
+            continue
         before = ast.dump(tree)
-        tree = ast.fix_missing_locations(RecordBookAsserts(cell.get("id", "?"),
-                                                           cell.source).visit(tree))
+        tree = ast.fix_missing_locations(RecordBookAsserts(cell.get("id", "?"), cell.source,
+                                                           everywhere).visit(tree))
         if ast.dump(tree) != before:
             count += cell.source.count("assert")
             cell.source = ast.unparse(tree)
@@ -145,10 +162,10 @@ class Claim:
 
 
 def run_config(slug: str, config: Config, profile: str = "book",
-               keep: Path | None = None) -> tuple[list[dict], str]:
+               keep: Path | None = None, everywhere: bool = False) -> tuple[list[dict], str]:
     """Execute once with asserts recorded; the records, and an error message if it stopped.
     With ``keep``, the executed notebook is saved there (for reading its outputs)."""
-    nb, _ = record_book_asserts(read_source(slug))
+    nb, _ = record_book_asserts(read_source(slug), everywhere)
     with tempfile.TemporaryDirectory() as tmp:
         claims = Path(tmp) / "claims.jsonl"
         env = {"DLCOURSE_PROGRESS": "lines", "PYTHONHASHSEED": "0",
@@ -176,14 +193,16 @@ def run_config(slug: str, config: Config, profile: str = "book",
 
 
 def measure(slug: str, configs: list[Config], profile: str = "book", jobs: int = 1,
-            keep: Path | None = None) -> tuple[dict[str, Claim], dict[str, str]]:
+            keep: Path | None = None,
+            everywhere: bool = False) -> tuple[dict[str, Claim], dict[str, str]]:
     """Every claim over every config; and the configs whose run stopped, with the error."""
     from concurrent.futures import ProcessPoolExecutor
 
     claims: dict[str, Claim] = {}
     errors: dict[str, str] = {}
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {str(c): pool.submit(run_config, slug, c, profile, keep) for c in configs}
+        futures = {str(c): pool.submit(run_config, slug, c, profile, keep, everywhere)
+                   for c in configs}
         for name, future in futures.items():
             started = time.perf_counter()
             records, error = future.result()

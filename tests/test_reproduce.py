@@ -25,8 +25,10 @@ def page(*texts: str, tags: list[str] | None = None):
 def test_are_timings_masked_but_other_numbers_kept():
     assert mask_timings("epoch 3: loss 0.4213, 12.5 s, 850 img/s, 41ms [00:03<00:00]") == \
         "epoch 3: loss 0.4213, <time>, <time>, <time> [<clock><<clock>]"
-    assert mask_timings("accuracy 0.93 on 300 images, 5 layers") == \
-        "accuracy 0.93 on 300 images, 5 layers"
+    assert mask_timings("accuracy 0.93 on 300 images, 5 layers, 7 x 7 maps") == \
+        "accuracy 0.93 on 300 images, 5 layers, 7 x 7 maps"
+    assert mask_timings("Shap-CAM 330 ms (11 x); BN: 1.7 times as long <Legend at 0x7f0c>") == \
+        "Shap-CAM <time> (<ratio>); BN: <ratio> <Legend at <address>>"
 
 
 def test_does_compare_report_a_changed_number_and_ignore_a_changed_timing():
@@ -124,3 +126,16 @@ def test_does_the_reproduce_command_flag_an_unseeded_notebook(tiny_assignments, 
     assert main(["reproduce", slug, "--threads", "1"]) == 1
     out = capsys.readouterr().out
     assert "1 output(s) differ" in out and "-draw" in out and "+draw" in out
+
+
+def test_are_timing_columns_of_a_table_masked_and_the_others_compared():
+    import pandas as pd
+
+    def table(accuracy: float, seconds: float):
+        frame = pd.DataFrame({"test accuracy": [accuracy], "seconds": [seconds]})
+        output = new_output("execute_result", data={"text/html": frame.to_html(),
+                                                    "text/plain": repr(frame)})
+        return new_notebook(cells=[new_code_cell("frame", outputs=[output])])
+
+    assert compare(table(0.91, 12.5), table(0.91, 13.9)) == []
+    assert [d.what for d in compare(table(0.91, 12.5), table(0.92, 12.5))] == ["table"]
