@@ -25,9 +25,11 @@ def cmd_execute(args: argparse.Namespace) -> int:
         print(f"{o.slug}: {o.status}" + (f" in {o.seconds:.1f} s" if o.seconds else ""))
         if o.message:
             print(f"  {o.message}")
+    failed = sum(o.status == "failed" for o in outcomes)
     print(f"{len(outcomes)} notebook(s), profile {args.profile!r}, "
           f"{time.perf_counter() - started:.1f} s")
-    return 1 if any(o.status == "failed" for o in outcomes) else 0
+    print(f"notebooks: {len(outcomes) - failed} passed, {failed} failed")
+    return 1 if failed else 0
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import nbformat
 import pytest
@@ -112,3 +113,19 @@ def test_does_execution_leave_the_callers_environment_alone(tiny_assignments, tm
     assert dict(os.environ) == before
     page = nbformat.read(tmp_path / "out" / f"{slug}.ipynb", as_version=4)
     assert "lines" in page.cells[-1].outputs[0].text, "the kernel sees the page settings"
+
+
+GLUE_REFERENCE = re.compile(r"\{glue(?::text|:md)?\}`([A-Za-z0-9_]+)")
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_does_the_run_glue_every_number_the_text_quotes(smoke_pages, slug):
+    """A `{glue:text}` in the prose needs a `glue(name, ...)` in the run (any profile: the
+    site's test build uses the smoke pages), else the page shows an error."""
+    out, _ = smoke_pages
+    nb = nbformat.read(out / f"{slug}.ipynb", as_version=4)
+    quoted = {name for c in nb.cells if c.cell_type == "markdown"
+              for name in GLUE_REFERENCE.findall(c.source)}
+    glued = {o.metadata["scrapbook"]["name"] for c in nb.cells for o in c.get("outputs", [])
+             if "scrapbook" in o.get("metadata", {})}
+    assert not quoted - glued, f"quoted but never glued: {sorted(quoted - glued)}"
