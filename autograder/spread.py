@@ -158,7 +158,7 @@ class Claim:
 
     text: str
     held: dict[str, bool | str] = field(default_factory=dict)
-    values: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    values: dict[str, dict[str, list[float]]] = field(default_factory=lambda: defaultdict(dict))
 
 
 def run_config(slug: str, config: Config, profile: str = "book",
@@ -211,11 +211,12 @@ def measure(slug: str, configs: list[Config], profile: str = "book", jobs: int =
                   + f" ({time.perf_counter() - started:.0f} s waited)", flush=True)
             if error:
                 errors[name] = error
-            for record in records:
+            for record in records:  # an assert in a loop is recorded once per pass
                 claim = claims.setdefault(record["key"], Claim(record["text"]))
-                claim.held[name] = record["held"]
+                if claim.held.get(name, True) is True:  # keep the first failure
+                    claim.held[name] = record["held"]
                 for operand, value in record["values"].items():
-                    claim.values[operand][name] = value
+                    claim.values[operand].setdefault(name, []).append(value)
     return claims, errors
 
 
@@ -228,13 +229,20 @@ def format_report(slug: str, claims: dict[str, Claim], configs: list[Config]) ->
         mark = "ok" if held == len(configs) else "FAILS"
         lines.append(f"- **{mark}** {held}/{len(configs)} `{key}`: `{claim.text[:160]}`")
         for operand, by_run in claim.values.items():
-            values = list(by_run.values())
+            values = [v for run_values in by_run.values() for v in run_values]
+            per_run = ", ".join(value_range(v) for v in by_run.values())
             lines.append(f"    - `{operand[:70]}`: {min(values):.4g} … {max(values):.4g} "
-                         f"({', '.join(f'{v:.4g}' for v in values)})")
+                         f"(per run: {per_run})")
         for run, verdict in claim.held.items():
             if verdict is not True:
                 lines.append(f"    - failed in {run}" + (f": {verdict}" if verdict else ""))
     return "\n".join(lines)
+
+
+def value_range(values: list[float]) -> str:
+    """``0.5`` or ``0.5-0.7``: one run's values of an operand (several in a loop)."""
+    low, high = min(values), max(values)
+    return f"{low:.4g}" if low == high else f"{low:.4g}-{high:.4g}"
 
 
 def default_configs(seeds: list[int], threads: list[int], avx2: bool) -> list[Config]:

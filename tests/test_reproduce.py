@@ -77,9 +77,9 @@ def test_does_spread_record_book_claims_with_their_values_instead_of_raising(
     assert error == "", "a failing book claim must not stop the run"
     assert [r["held"] for r in records] == [True, False]
     assert 0.45 < records[0]["values"]["x"] < 0.55
-    claim = Claim(records[1]["text"], {"seed 3": False}, {"x": {"seed 3": 0.5}})
+    claim = Claim(records[1]["text"], {"seed 3": False}, {"x": {"seed 3": [0.5, 0.7]}})
     report = format_report(slug, {"k": claim}, [Config(3, 1)])
-    assert "**FAILS** 0/1" in report and "`x`: 0.5 … 0.5" in report
+    assert "**FAILS** 0/1" in report and "`x`: 0.5 … 0.7 (per run: 0.5-0.7)" in report
 
 
 @pytest.mark.slow
