@@ -206,7 +206,7 @@ def book_assertions_without_spread(source: str) -> list[str]:
             if not stripped:
                 continue
             statement_indent = statement_indent or indent
-            if indent > statement_indent:
+            if indent > statement_indent or stripped[0] in ")]}":
                 continue  # a continuation line of the statement above
             if stripped.startswith("#"):
                 covered = covered or "spread:" in stripped
