@@ -189,6 +189,8 @@ def run_config(slug: str, config: Config, profile: str = "book",
             keep.mkdir(parents=True, exist_ok=True)
             name = f"{slug}-seed{config.seed}-t{config.threads}{'-avx2' if config.avx2 else ''}"
             (keep / f"{name}.ipynb").write_bytes(executed.read_bytes())
+            if claims.exists():  # the records too, so a run cut short loses nothing
+                (keep / f"{name}.claims.jsonl").write_bytes(claims.read_bytes())
     return records, error
 
 
