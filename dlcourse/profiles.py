@@ -133,4 +133,12 @@ def glue(name: str, value: Any, display: bool = False) -> None:
         from myst_nb import glue as myst_glue
     except ImportError:
         return
-    myst_glue(name, value, display=display)
+    myst_glue(name, plain_number(value), display=display)
+
+
+def plain_number(value: Any) -> Any:
+    """A NumPy scalar or one-element tensor as a Python number (whose text is ``0.387``, not
+    ``np.float64(0.387)``, so the page can format it); anything else unchanged."""
+    if isinstance(value, (np.generic, torch.Tensor)) and value.ndim == 0:
+        return value.item()
+    return value

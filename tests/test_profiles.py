@@ -83,3 +83,13 @@ def test_does_glue_record_a_number_for_the_page(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append((a, k)))
     assert glue("a00_accuracy", 0.9375) is None
     assert shown, "myst-nb's glue displays a record that the page's {glue:text} role reads"
+
+
+def test_does_glue_record_plain_numbers_the_page_can_format():
+    import numpy as np
+
+    from dlcourse.profiles import plain_number
+
+    assert repr(plain_number(np.float64(0.387))) == "0.387"
+    assert repr(plain_number(torch.tensor(3))) == "3"
+    assert plain_number("it stopped early") == "it stopped early"
