@@ -246,3 +246,17 @@ def test_does_the_assignment_seed_every_generator_through_start_run(slug):
     assert re.search(r"\bstart_run\(\s*PROFILE,\s*seed=SEED\b", code), \
         "call run = start_run(PROFILE, seed=SEED, ...) once, after the parameters cell"
     assert "use_deterministic_algorithms(False" not in code
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::text|:md)?\}`")
+CLOSED_GLUE_ROLE = re.compile(r"\{glue(?::text|:md)?\}`[A-Za-z0-9_]+(?::[^`\s]*)?`")
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_is_every_glued_number_in_the_text_a_closed_role(slug):
+    """`{glue:text}`name:.3f`` needs its closing backtick, else the page shows the raw role."""
+    text = source_path(slug).read_text()
+    opened, closed = len(GLUE_ROLE.findall(text)), len(CLOSED_GLUE_ROLE.findall(text))
+    broken = [text[m.start():m.start() + 60] for m in GLUE_ROLE.finditer(text)
+              if not CLOSED_GLUE_ROLE.match(text, m.start())]
+    assert opened == closed, f"glue roles without their closing backtick: {broken}"
