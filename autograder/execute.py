@@ -83,13 +83,7 @@ def execute(slug: str, profile: str, out_dir: Path = SOLUTIONS, force: bool = Fa
     key = fingerprint(slug, profile) if seed is None else fingerprint(slug, f"{profile}/{seed}")
     if not force and is_current(page, key):
         return Outcome(slug, "cached")
-    kernel_env = {
-        "DLCOURSE_PROGRESS": "lines",  # a static page shows one line per epoch
-        "PYTHONHASHSEED": "0",  # the same set and str-hash order in every run
-    }
-    if threads:
-        kernel_env["OMP_NUM_THREADS"] = str(threads)
-    with tempfile.TemporaryDirectory() as tmp, environment(kernel_env):
+    with tempfile.TemporaryDirectory() as tmp, environment(kernel_environment(threads)):
         source = write_notebook(read_source(slug), Path(tmp) / f"{slug}.ipynb")
         executed = Path(tmp) / "executed.ipynb"
         started = time.perf_counter()
@@ -116,6 +110,15 @@ def execute(slug: str, profile: str, out_dir: Path = SOLUTIONS, force: bool = Fa
     (out_dir / f"{slug}.failed.ipynb").unlink(missing_ok=True)
     write_notebook(make_page(nb, slug, profile, seconds, key), page)
     return Outcome(slug, "executed", seconds)
+
+
+def kernel_environment(threads: int | None = None) -> dict[str, str]:
+    """What a page's kernel runs with: one progress line per epoch (a static page), the same
+    set and str-hash order in every run, and ``threads`` CPU threads (default: every core)."""
+    env = {"DLCOURSE_PROGRESS": "lines", "PYTHONHASHSEED": "0"}
+    if threads:
+        env["OMP_NUM_THREADS"] = str(threads)
+    return env
 
 
 @contextlib.contextmanager

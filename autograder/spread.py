@@ -25,7 +25,7 @@ import papermill
 from nbformat import NotebookNode
 
 from autograder import paths
-from autograder.execute import CELL_TIMEOUT_S, environment
+from autograder.execute import CELL_TIMEOUT_S, environment, kernel_environment
 from autograder.notebooks import read_source, write_notebook
 
 AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
@@ -168,8 +168,7 @@ def run_config(slug: str, config: Config, profile: str = "book",
     nb, _ = record_book_asserts(read_source(slug), everywhere)
     with tempfile.TemporaryDirectory() as tmp:
         claims = Path(tmp) / "claims.jsonl"
-        env = {"DLCOURSE_PROGRESS": "lines", "PYTHONHASHSEED": "0",
-               "OMP_NUM_THREADS": str(config.threads), "DLCOURSE_CLAIMS": str(claims),
+        env = {**kernel_environment(config.threads), "DLCOURSE_CLAIMS": str(claims),
                **(AVX2 if config.avx2 else {})}
         source = write_notebook(nb, Path(tmp) / f"{slug}.ipynb")
         error = ""
